@@ -1,0 +1,260 @@
+//! JSON Web Tokens as FastAPI Users writes and reads them (PyJWT semantics): audiences, integer
+//! `exp`, no leeway, the algorithm pinned at decode.
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+/// Audience of access tokens.
+pub const AUDIENCE_AUTH: &str = "fastapi-users:auth";
+/// Audience of reset-password tokens.
+pub const AUDIENCE_RESET: &str = "fastapi-users:reset";
+/// Audience of verification tokens.
+pub const AUDIENCE_VERIFY: &str = "fastapi-users:verify";
+/// Audience of OAuth state tokens.
+pub const AUDIENCE_OAUTH_STATE: &str = "fastapi-users:oauth-state";
+
+/// Signing algorithms supported for access tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum JwtAlgorithm {
+    /// HMAC-SHA256 with a shared secret (the default, as in FastAPI Users).
+    #[default]
+    HS256,
+    /// RSA PKCS#1 v1.5 with SHA-256.
+    RS256,
+    /// ECDSA P-256 with SHA-256.
+    ES256,
+    /// Ed25519.
+    EdDSA,
+}
+
+impl JwtAlgorithm {
+    fn to_jsonwebtoken(self) -> Algorithm {
+        match self {
+            Self::HS256 => Algorithm::HS256,
+            Self::RS256 => Algorithm::RS256,
+            Self::ES256 => Algorithm::ES256,
+            Self::EdDSA => Algorithm::EdDSA,
+        }
+    }
+}
+
+impl std::str::FromStr for JwtAlgorithm {
+    type Err = JwtError;
+    fn from_str(s: &str) -> Result<Self, JwtError> {
+        match s {
+            "HS256" => Ok(Self::HS256),
+            "RS256" => Ok(Self::RS256),
+            "ES256" => Ok(Self::ES256),
+            "EdDSA" => Ok(Self::EdDSA),
+            _ => Err(JwtError::Key("unsupported algorithm (HS256, RS256, ES256 or EdDSA)")),
+        }
+    }
+}
+
+/// Why a token could not be made or read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwtError {
+    /// Past its `exp`.
+    #[error("token expired")]
+    Expired,
+    /// Bad signature, wrong audience, wrong algorithm, malformed.
+    #[error("invalid token")]
+    Invalid(#[source] jsonwebtoken::errors::Error),
+    /// A key or secret could not be used.
+    #[error("key error: {0}")]
+    Key(&'static str),
+    /// Encoding failed.
+    #[error("encoding failed")]
+    Encode(#[source] jsonwebtoken::errors::Error),
+}
+
+/// Signs and verifies tokens with one algorithm and key.
+///
+/// `Debug` never prints key material.
+///
+/// ```
+/// use axum_users_core::{AccessClaims, JwtCodec, AUDIENCE_AUTH};
+/// let codec = JwtCodec::hs256(b"a secret of at least thirty-two bytes!!").unwrap();
+/// let claims = AccessClaims::new("42".into(), 3600);
+/// let token = codec.encode(&claims).unwrap();
+/// let back: AccessClaims = codec.decode(&token, AUDIENCE_AUTH).unwrap();
+/// assert_eq!(back.sub, "42");
+/// ```
+#[derive(Clone)]
+pub struct JwtCodec {
+    algorithm: JwtAlgorithm,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl fmt::Debug for JwtCodec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtCodec").field("algorithm", &self.algorithm).finish_non_exhaustive()
+    }
+}
+
+impl JwtCodec {
+    /// HS256 with a shared secret.
+    ///
+    /// # Errors
+    /// [`JwtError::Key`] for an empty secret.
+    pub fn hs256(secret: &[u8]) -> Result<Self, JwtError> {
+        if secret.is_empty() {
+            return Err(JwtError::Key("empty secret"));
+        }
+        Ok(Self {
+            algorithm: JwtAlgorithm::HS256,
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+        })
+    }
+
+    /// An asymmetric algorithm with a PKCS#8 PEM private key (as `openssl genpkey` writes it)
+    /// and the matching public key PEM.
+    ///
+    /// # Errors
+    /// [`JwtError::Key`] when a PEM does not parse for this algorithm.
+    pub fn from_pem(
+        algorithm: JwtAlgorithm,
+        private_pem: &[u8],
+        public_pem: &[u8],
+    ) -> Result<Self, JwtError> {
+        let bad = |_| JwtError::Key("the PEM key does not parse for this algorithm");
+        let (encoding, decoding) = match algorithm {
+            JwtAlgorithm::HS256 => return Err(JwtError::Key("HS256 takes a secret, not a PEM")),
+            JwtAlgorithm::RS256 => (
+                EncodingKey::from_rsa_pem(private_pem).map_err(bad)?,
+                DecodingKey::from_rsa_pem(public_pem).map_err(bad)?,
+            ),
+            JwtAlgorithm::ES256 => (
+                EncodingKey::from_ec_pem(private_pem).map_err(bad)?,
+                DecodingKey::from_ec_pem(public_pem).map_err(bad)?,
+            ),
+            JwtAlgorithm::EdDSA => (
+                EncodingKey::from_ed_pem(private_pem).map_err(bad)?,
+                DecodingKey::from_ed_pem(public_pem).map_err(bad)?,
+            ),
+        };
+        Ok(Self { algorithm, encoding, decoding })
+    }
+
+    /// The algorithm tokens are signed and verified with.
+    #[must_use]
+    pub fn algorithm(&self) -> JwtAlgorithm {
+        self.algorithm
+    }
+
+    /// Signs claims.
+    ///
+    /// # Errors
+    /// [`JwtError::Encode`] if signing fails.
+    pub fn encode<C: Serialize>(&self, claims: &C) -> Result<String, JwtError> {
+        jsonwebtoken::encode(&Header::new(self.algorithm.to_jsonwebtoken()), claims, &self.encoding)
+            .map_err(JwtError::Encode)
+    }
+
+    /// Verifies a token's signature, algorithm, audience (a string or an array containing it)
+    /// and `exp` (refused from the second it is reached, as PyJWT), then reads the claims.
+    ///
+    /// # Errors
+    /// [`JwtError::Expired`] or [`JwtError::Invalid`].
+    pub fn decode<C: DeserializeOwned>(&self, token: &str, audience: &str) -> Result<C, JwtError> {
+        let mut v = Validation::new(self.algorithm.to_jsonwebtoken());
+        v.set_audience(&[audience]);
+        v.set_required_spec_claims(&["aud"]);
+        v.leeway = 0;
+        // jsonwebtoken accepts `exp == now`; PyJWT refuses it. This makes both refuse.
+        v.reject_tokens_expiring_in_less_than = 1;
+        v.validate_exp = true;
+        jsonwebtoken::decode::<C>(token, &self.decoding, &v).map(|d| d.claims).map_err(|e| {
+            match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => JwtError::Expired,
+                _ => JwtError::Invalid(e),
+            }
+        })
+    }
+}
+
+/// Seconds since the Unix epoch.
+#[must_use]
+pub(crate) fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The claims of an access token: `{"sub", "aud": ["fastapi-users:auth"], "exp"}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessClaims {
+    /// The user id.
+    pub sub: String,
+    /// Audiences; written as an array, as FastAPI Users does.
+    #[serde(default, skip_deserializing)]
+    pub aud: Vec<String>,
+    /// Expiry, integer seconds since the epoch; `None` only for tokens minted without a
+    /// lifetime elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<u64>,
+}
+
+impl AccessClaims {
+    /// Claims for `sub`, valid for `lifetime_seconds` from now.
+    #[must_use]
+    pub fn new(sub: String, lifetime_seconds: u64) -> Self {
+        Self { sub, aud: vec![AUDIENCE_AUTH.to_owned()], exp: Some(now() + lifetime_seconds) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn access_token_has_the_reference_shape() {
+        let codec = JwtCodec::hs256(SECRET).unwrap();
+        let token = codec.encode(&AccessClaims::new("abc".into(), 60)).unwrap();
+        let payload = token.split('.').nth(1).unwrap();
+        use base64::Engine as _;
+        let json: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(json["sub"], "abc");
+        assert_eq!(json["aud"], serde_json::json!(["fastapi-users:auth"]));
+        assert!(json["exp"].is_u64());
+        assert_eq!(json.as_object().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn expired_wrong_audience_and_forged_tokens_are_refused() {
+        let codec = JwtCodec::hs256(SECRET).unwrap();
+        let expired = AccessClaims { exp: Some(now()), ..AccessClaims::new("a".into(), 0) };
+        let t = codec.encode(&expired).unwrap();
+        assert!(matches!(codec.decode::<AccessClaims>(&t, AUDIENCE_AUTH), Err(JwtError::Expired)));
+
+        let t = codec.encode(&AccessClaims::new("a".into(), 60)).unwrap();
+        assert!(codec.decode::<AccessClaims>(&t, AUDIENCE_RESET).is_err());
+        let other = JwtCodec::hs256(b"another secret, also long enough!!").unwrap();
+        assert!(other.decode::<AccessClaims>(&t, AUDIENCE_AUTH).is_err());
+        assert!(codec.decode::<AccessClaims>("not.a.token", AUDIENCE_AUTH).is_err());
+    }
+
+    #[test]
+    fn string_audience_is_accepted() {
+        #[derive(Serialize)]
+        struct Legacy<'a> {
+            sub: &'a str,
+            aud: &'a str,
+            exp: u64,
+        }
+        let codec = JwtCodec::hs256(SECRET).unwrap();
+        let t = codec.encode(&Legacy { sub: "x", aud: AUDIENCE_AUTH, exp: now() + 60 }).unwrap();
+        let c: AccessClaims = codec.decode(&t, AUDIENCE_AUTH).unwrap();
+        assert_eq!(c.sub, "x");
+    }
+}

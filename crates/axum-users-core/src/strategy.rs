@@ -1,0 +1,65 @@
+//! What a token is: the [`Strategy`] trait and the stateless [`JwtStrategy`].
+
+mod jwt;
+
+use async_trait::async_trait;
+
+pub use self::jwt::JwtStrategy;
+use crate::{BoxError, JwtError, StoreError, User, UserManager};
+
+/// Why a strategy failed. A bad, expired or unknown token is not an error: it reads as
+/// `Ok(None)`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StrategyError {
+    /// The user store failed while resolving the token's user.
+    #[error("store error")]
+    Store(#[from] StoreError),
+    /// A token could not be signed.
+    #[error("token signing failed")]
+    Jwt(#[source] JwtError),
+    /// The strategy's own backend (a token table, Redis) failed.
+    #[error("token backend error")]
+    Backend(#[source] BoxError),
+}
+
+/// FastAPI Users' `Strategy`: turns a user into a token and a token back into a user.
+///
+/// ```
+/// use async_trait::async_trait;
+/// use axum_users_core::{Strategy, StrategyError, User, UserManager};
+///
+/// /// Accepts the user's id as its token. (Never do this outside an example.)
+/// struct IdAsToken;
+///
+/// #[async_trait]
+/// impl Strategy<()> for IdAsToken {
+///     async fn read_token(&self, token: &str, manager: &UserManager)
+///         -> Result<Option<User>, StrategyError> {
+///         let Ok(id) = token.parse() else { return Ok(None) };
+///         Ok(manager.store().get(id).await?)
+///     }
+///     async fn write_token(&self, user: &User) -> Result<String, StrategyError> {
+///         Ok(user.id.to_string())
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait Strategy<X: Send + Sync + 'static = ()>: Send + Sync + 'static {
+    /// The user a token stands for; `Ok(None)` for a bad, expired or revoked token, or a user
+    /// that no longer exists.
+    async fn read_token(
+        &self,
+        token: &str,
+        manager: &UserManager<X>,
+    ) -> Result<Option<User<X>>, StrategyError>;
+
+    /// A new token for a user who just logged in.
+    async fn write_token(&self, user: &User<X>) -> Result<String, StrategyError>;
+
+    /// Revokes a token at logout. Stateless strategies keep the default, which does nothing.
+    async fn destroy_token(&self, token: &str, user: &User<X>) -> Result<(), StrategyError> {
+        let _ = (token, user);
+        Ok(())
+    }
+}
