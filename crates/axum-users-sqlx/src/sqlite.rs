@@ -1,0 +1,260 @@
+//! [`SqliteStore`]: the embedded default.
+
+use std::marker::PhantomData;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum_users_core::{StoreError, User, UserExtra, UserPatch, UserStore};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row as _, SqlitePool};
+use uuid::Uuid;
+
+use crate::error::{SqlStoreError, json_error, store_error};
+
+/// The embedded SQLite migrations.
+#[must_use]
+pub fn sqlite_migrator() -> sqlx::migrate::Migrator {
+    sqlx::migrate!("migrations/sqlite")
+}
+
+const SELECT_ALL: &str = r#"SELECT u.id, u.email, u.hashed_password, u.is_active, u.is_superuser,
+    u.is_verified, x.data FROM "user" u LEFT JOIN axum_users_user_extra x ON x.user_id = u.id
+    ORDER BY u.email"#;
+const GET_BY_ID: &str = r#"SELECT u.id, u.email, u.hashed_password, u.is_active, u.is_superuser,
+    u.is_verified, x.data FROM "user" u LEFT JOIN axum_users_user_extra x ON x.user_id = u.id
+    WHERE u.id = ?1"#;
+const GET_BY_EMAIL: &str = r#"SELECT u.id, u.email, u.hashed_password, u.is_active, u.is_superuser,
+    u.is_verified, x.data FROM "user" u LEFT JOIN axum_users_user_extra x ON x.user_id = u.id
+    WHERE lower(u.email) = lower(?1)"#;
+
+/// Users in SQLite, through a sqlx pool (WAL mode, foreign keys on, a busy timeout so
+/// concurrent writers wait rather than fail).
+#[derive(Debug)]
+pub struct SqliteStore<X = ()> {
+    pool: SqlitePool,
+    _extra: PhantomData<fn() -> X>,
+}
+
+impl<X> Clone for SqliteStore<X> {
+    fn clone(&self) -> Self {
+        Self { pool: self.pool.clone(), _extra: PhantomData }
+    }
+}
+
+impl<X> SqliteStore<X> {
+    /// Opens (creating if missing) the database at a `sqlite:` URL.
+    ///
+    /// # Errors
+    /// [`SqlStoreError::Url`] for a URL that does not parse, [`SqlStoreError::Connect`] when
+    /// the file cannot be opened.
+    pub async fn connect(url: &str) -> Result<Self, SqlStoreError> {
+        let options = SqliteConnectOptions::from_str(url).map_err(SqlStoreError::Url)?;
+        Self::connect_with(options, 8).await
+    }
+
+    /// A private in-memory database (one connection), for tests and examples.
+    ///
+    /// # Errors
+    /// [`SqlStoreError::Connect`] if SQLite cannot start.
+    pub async fn in_memory() -> Result<Self, SqlStoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:").map_err(SqlStoreError::Url)?;
+        let store = Self::connect_with(options, 1).await?;
+        Ok(store)
+    }
+
+    /// Opens a database with explicit options and pool size.
+    ///
+    /// # Errors
+    /// [`SqlStoreError::Connect`] when the database cannot be opened.
+    pub async fn connect_with(
+        options: SqliteConnectOptions,
+        max_connections: u32,
+    ) -> Result<Self, SqlStoreError> {
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(SqlStoreError::Connect)?;
+        Ok(Self { pool, _extra: PhantomData })
+    }
+
+    /// Applies the embedded migrations.
+    ///
+    /// # Errors
+    /// [`SqlStoreError::Migrate`], also when the database holds migrations this binary does
+    /// not know (it is newer than us).
+    pub async fn migrate(&self) -> Result<(), SqlStoreError> {
+        sqlite_migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The connection pool, for the application's own tables.
+    #[must_use]
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// Reads custom fields; a user without a row (made by FastAPI Users, say) reads as `{}`, so
+/// fields with `#[serde(default)]` get their defaults.
+fn read_extra<X: UserExtra>(data: Option<&str>) -> Result<X, StoreError> {
+    match data {
+        Some(json) => serde_json::from_str(json).map_err(json_error),
+        None => serde_json::from_str("{}")
+            .or_else(|_| serde_json::from_value(serde_json::Value::Null))
+            .map_err(json_error),
+    }
+}
+
+/// Custom fields as stored; `None` when there is nothing to store (`()`).
+fn write_extra<X: UserExtra>(extra: &X) -> Result<Option<String>, StoreError> {
+    let value = serde_json::to_value(extra).map_err(json_error)?;
+    if value.is_null() {
+        return Ok(None);
+    }
+    serde_json::to_string(&value).map(Some).map_err(json_error)
+}
+
+fn row_to_user<X: UserExtra>(row: &sqlx::sqlite::SqliteRow) -> Result<User<X>, StoreError> {
+    let backend = |e: sqlx::Error| StoreError::Backend(Box::new(e));
+    let id: String = row.try_get(0).map_err(backend)?;
+    let id = Uuid::parse_str(&id).map_err(|e| StoreError::Backend(Box::new(e)))?;
+    let data: Option<String> = row.try_get(6).map_err(backend)?;
+    Ok(User {
+        id,
+        email: row.try_get(1).map_err(backend)?,
+        hashed_password: row.try_get(2).map_err(backend)?,
+        is_active: row.try_get(3).map_err(backend)?,
+        is_superuser: row.try_get(4).map_err(backend)?,
+        is_verified: row.try_get(5).map_err(backend)?,
+        extra: read_extra(data.as_deref())?,
+    })
+}
+
+#[async_trait]
+impl<X: UserExtra> UserStore<X> for SqliteStore<X> {
+    async fn get(&self, id: Uuid) -> Result<Option<User<X>>, StoreError> {
+        let row = sqlx::query(GET_BY_ID)
+            .bind(id.hyphenated().to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(row_to_user).transpose()
+    }
+
+    async fn get_by_email(&self, email: &str) -> Result<Option<User<X>>, StoreError> {
+        let row = sqlx::query(GET_BY_EMAIL)
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(row_to_user).transpose()
+    }
+
+    async fn create(&self, user: User<X>) -> Result<User<X>, StoreError> {
+        let extra = write_extra(&user.extra)?;
+        let id = user.id.hyphenated().to_string();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(store_error)?;
+        sqlx::query(
+            r#"INSERT INTO "user" (id, email, hashed_password, is_active, is_superuser, is_verified)
+               VALUES (?1, ?2, ?3, ?4, ?5, ?6)"#,
+        )
+        .bind(&id)
+        .bind(&user.email)
+        .bind(&user.hashed_password)
+        .bind(user.is_active)
+        .bind(user.is_superuser)
+        .bind(user.is_verified)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if let Some(data) = extra {
+            sqlx::query("INSERT INTO axum_users_user_extra (user_id, data) VALUES (?1, ?2)")
+                .bind(&id)
+                .bind(data)
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
+        }
+        tx.commit().await.map_err(store_error)?;
+        Ok(user)
+    }
+
+    async fn update(&self, id: Uuid, patch: UserPatch<X>) -> Result<Option<User<X>>, StoreError> {
+        let extra = patch.extra.as_ref().map(write_extra).transpose()?.flatten();
+        let id = id.hyphenated().to_string();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(store_error)?;
+        let changed = sqlx::query(
+            r#"UPDATE "user" SET
+                email = COALESCE(?1, email),
+                hashed_password = COALESCE(?2, hashed_password),
+                is_active = COALESCE(?3, is_active),
+                is_superuser = COALESCE(?4, is_superuser),
+                is_verified = COALESCE(?5, is_verified)
+               WHERE id = ?6"#,
+        )
+        .bind(patch.email.as_deref())
+        .bind(patch.hashed_password.as_deref())
+        .bind(patch.is_active)
+        .bind(patch.is_superuser)
+        .bind(patch.is_verified)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?
+        .rows_affected();
+        if changed == 0 {
+            return Ok(None);
+        }
+        if let Some(data) = extra {
+            sqlx::query(
+                "INSERT INTO axum_users_user_extra (user_id, data) VALUES (?1, ?2)
+                 ON CONFLICT (user_id) DO UPDATE SET data = excluded.data",
+            )
+            .bind(&id)
+            .bind(data)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        }
+        let row = sqlx::query(GET_BY_ID)
+            .bind(&id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        row.as_ref().map(row_to_user).transpose()
+    }
+
+    async fn delete(&self, id: Uuid) -> Result<bool, StoreError> {
+        let done = sqlx::query(r#"DELETE FROM "user" WHERE id = ?1"#)
+            .bind(id.hyphenated().to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+impl<X> SqliteStore<X> {
+    /// Every user, ordered by email (for administration tools; not exposed over HTTP).
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn list(&self) -> Result<Vec<User<X>>, StoreError>
+    where
+        X: UserExtra,
+    {
+        let rows = sqlx::query(SELECT_ALL).fetch_all(&self.pool).await.map_err(store_error)?;
+        rows.iter().map(row_to_user).collect()
+    }
+}
