@@ -1,0 +1,94 @@
+//! `POST /login`, `POST /logout` (FastAPI Users' `get_auth_router`).
+
+use axum::extract::{FromRef, Request, State};
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use axum_users_core::{RequestContext, User, UserExtra};
+
+use crate::authenticator::Requirement;
+use crate::backend::AuthBackend;
+use crate::body::{decode_form, read_bytes};
+use crate::context::request_context;
+use crate::error::{ApiError, ErrorCode, Op, to_api};
+use crate::schemas::parse_login;
+use crate::state::UsersState;
+
+/// Options of [`auth_router`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuthRouterOptions {
+    /// Refuse login (400 `LOGIN_USER_NOT_VERIFIED`) and logout (403) to unverified users.
+    pub requires_verification: bool,
+}
+
+/// `POST /login` (form `username`, `password`) and `POST /logout` for one backend.
+///
+/// ```
+/// # use axum::Router;
+/// # use axum_users::{auth_router, AuthBackend, AuthRouterOptions, UsersState};
+/// # fn f(backend: AuthBackend) {
+/// let app: Router<UsersState> =
+///     Router::new().nest("/auth/jwt", auth_router(backend, AuthRouterOptions::default()));
+/// # }
+/// ```
+pub fn auth_router<X, S>(backend: AuthBackend<X>, options: AuthRouterOptions) -> Router<S>
+where
+    X: UserExtra,
+    S: Clone + Send + Sync + 'static,
+    UsersState<X>: FromRef<S>,
+{
+    let login_backend = backend.clone();
+    Router::new()
+        .route(
+            "/login",
+            post(move |State(users): State<UsersState<X>>, req: Request| {
+                let backend = login_backend.clone();
+                async move {
+                    let (user, ctx) = check_credentials(&users, req, options.requires_verification).await?;
+                    let token = backend.strategy().write_token(&user).await?;
+                    let response = backend.transport().login_response(token);
+                    users.manager().on_after_login(&user, &ctx).await;
+                    Ok::<Response, ApiError>(response)
+                }
+            }),
+        )
+        .route(
+            "/logout",
+            post(move |State(users): State<UsersState<X>>, req: Request| {
+                let backend = backend.clone();
+                async move {
+                    let (parts, _) = req.into_parts();
+                    let requirement = Requirement::ACTIVE.verified_if(options.requires_verification);
+                    let auth = users.authorize(&parts, requirement).await?;
+                    backend.strategy().destroy_token(&auth.token, &auth.user).await?;
+                    Ok::<Response, ApiError>(backend.transport().logout_response())
+                }
+            }),
+        )
+        .method_not_allowed_fallback(super::method_not_allowed)
+}
+
+/// Reads the login form and checks the credentials: 422 for a malformed form, 400
+/// `LOGIN_BAD_CREDENTIALS` for an unknown email, a wrong password or an inactive user, 400
+/// `LOGIN_USER_NOT_VERIFIED` when verification is required (only once the password matched).
+pub(crate) async fn check_credentials<X: UserExtra>(
+    users: &UsersState<X>,
+    req: Request,
+    requires_verification: bool,
+) -> Result<(User<X>, RequestContext), ApiError> {
+    let (parts, body) = req.into_parts();
+    let bytes = read_bytes(body).await?;
+    let form = parse_login(decode_form(&parts.headers, &bytes))?;
+    let user = users
+        .manager()
+        .authenticate(&form.username, &form.password)
+        .await
+        .map_err(|e| to_api(Op::Login, e))?;
+    let Some(user) = user.filter(|u| u.is_active) else {
+        return Err(ApiError::Code(ErrorCode::LoginBadCredentials));
+    };
+    if requires_verification && !user.is_verified {
+        return Err(ApiError::Code(ErrorCode::LoginUserNotVerified));
+    }
+    Ok((user, request_context(&parts)))
+}

@@ -1,0 +1,89 @@
+//! [`UsersState`]: what the routers and extractors need, reached through `FromRef`.
+
+use std::sync::Arc;
+
+use axum::http::request::Parts;
+use axum_users_core::{UserExtra, UserManager};
+
+use crate::authenticator::{Authenticated, Authenticator, Requirement};
+use crate::backend::AuthBackend;
+use crate::error::ApiError;
+
+/// The manager and the authenticator. Put it in your state and implement
+/// `FromRef<YourState> for UsersState<X>` (or use it as the state itself).
+///
+/// ```
+/// use std::sync::Arc;
+/// use axum::extract::FromRef;
+/// use axum_users::{AuthBackend, UsersState};
+/// use axum_users_core::*;
+///
+/// #[derive(Clone)]
+/// struct AppState {
+///     users: UsersState,
+///     greeting: &'static str,
+/// }
+///
+/// impl FromRef<AppState> for UsersState {
+///     fn from_ref(s: &AppState) -> Self {
+///         s.users.clone()
+///     }
+/// }
+/// # let _ = |users: UsersState| AppState { users, greeting: "hi" };
+/// ```
+pub struct UsersState<X = ()> {
+    inner: Arc<Inner<X>>,
+}
+
+struct Inner<X> {
+    manager: UserManager<X>,
+    authenticator: Authenticator<X>,
+}
+
+impl<X> Clone for UsersState<X> {
+    fn clone(&self) -> Self {
+        Self { inner: Arc::clone(&self.inner) }
+    }
+}
+
+impl<X: UserExtra> std::fmt::Debug for UsersState<X> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UsersState")
+            .field("manager", &self.inner.manager)
+            .field("backends", &self.inner.authenticator)
+            .finish()
+    }
+}
+
+impl<X: UserExtra> UsersState<X> {
+    /// State over a manager and the backends requests may authenticate with, tried in order.
+    #[must_use]
+    pub fn new(manager: UserManager<X>, backends: Vec<AuthBackend<X>>) -> Self {
+        Self { inner: Arc::new(Inner { manager, authenticator: Authenticator::new(backends) }) }
+    }
+
+    /// The user manager.
+    #[must_use]
+    pub fn manager(&self) -> &UserManager<X> {
+        &self.inner.manager
+    }
+
+    /// The authenticator.
+    #[must_use]
+    pub fn authenticator(&self) -> &Authenticator<X> {
+        &self.inner.authenticator
+    }
+
+    /// Authenticates a request and applies a requirement.
+    ///
+    /// # Errors
+    /// 401/403 as [`Requirement::check`] says; 503 when a backend fails.
+    pub async fn authorize(
+        &self,
+        parts: &Parts,
+        requirement: Requirement,
+    ) -> Result<Authenticated<X>, ApiError> {
+        let auth = self.inner.authenticator.authenticate(parts, &self.inner.manager).await?;
+        requirement.check(auth)
+    }
+}

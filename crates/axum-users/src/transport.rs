@@ -1,0 +1,42 @@
+//! Where a token travels: the [`Transport`] trait and the [`BearerTransport`].
+
+mod bearer;
+
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+
+pub use self::bearer::BearerTransport;
+
+/// FastAPI Users' `Transport`: reads a token from a request and writes login and logout
+/// responses. Reading is synchronous and does no I/O.
+///
+/// ```
+/// use axum::http::request::Parts;
+/// use axum::response::{IntoResponse, Response};
+/// use axum_users::Transport;
+///
+/// /// Tokens in an `X-Api-Token` header.
+/// struct HeaderTransport;
+///
+/// impl Transport for HeaderTransport {
+///     fn token(&self, parts: &Parts) -> Option<String> {
+///         parts.headers.get("x-api-token")?.to_str().ok().map(str::to_owned)
+///     }
+///     fn login_response(&self, token: String) -> Response {
+///         axum::Json(serde_json::json!({ "token": token })).into_response()
+///     }
+/// }
+/// ```
+pub trait Transport: Send + Sync + 'static {
+    /// The token carried by the request, if any.
+    fn token(&self, parts: &Parts) -> Option<String>;
+
+    /// The response to a successful login.
+    fn login_response(&self, token: String) -> Response;
+
+    /// The response to a logout; by default `204 No Content`.
+    fn logout_response(&self) -> Response {
+        StatusCode::NO_CONTENT.into_response()
+    }
+}
