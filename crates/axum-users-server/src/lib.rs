@@ -1,1 +1,34 @@
-//! placeholder
+//! # axum-users server
+//!
+//! FastAPI Users' HTTP API as a ready service. `main.rs` only parses the command line;
+//! everything else is here so tests can start the real server on port 0:
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), axum_users_server::ServerError> {
+//! use axum_users_server::{Config, server};
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! server::run(listener, Config::default(), server::shutdown_signal()).await
+//! # }
+//! ```
+//!
+//! # Layout
+//! - [`config`]: settings from `axum-users.toml` and `AXUM_USERS_*`.
+//! - [`secret`]: the signing secret, generated on first start if not given.
+//! - [`database`]: the store picked by the database URL's scheme.
+//! - [`app`]: the router assembled from the settings.
+//! - [`docs`]: the OpenAPI documents served at `/openapi.json` and `/docs`.
+//! - [`server`]: [`server::run`] and graceful shutdown.
+//! - [`cli`]: the `create-user` and `migrate` commands.
+#![deny(missing_docs)]
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod database;
+pub mod docs;
+mod error;
+pub mod secret;
+pub mod server;
+
+pub use config::{Config, ConfigError, Profile};
+pub use error::ServerError;

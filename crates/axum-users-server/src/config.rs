@@ -1,0 +1,295 @@
+//! Settings: `axum-users.toml` (optional) overlaid by `AXUM_USERS_*` environment variables.
+//! Every setting has a default that works on a laptop; a bad one stops start-up with one line
+//! naming the setting.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The API surface the server mounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// FastAPI Users 15's routes (CONTRACT §1).
+    #[default]
+    V15,
+    /// The seed's 2019 routes (CONTRACT §7).
+    Classic,
+}
+
+/// A configuration error: the setting's name and what is wrong with its value.
+#[derive(Debug, thiserror::Error)]
+#[error("{setting}: {problem}")]
+pub struct ConfigError {
+    /// The setting, by its environment name.
+    pub setting: &'static str,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(setting: &'static str, problem: impl Into<String>) -> Self {
+        Self { setting, problem: problem.into() }
+    }
+}
+
+/// argon2id parameters (defaults: the reference's m=65536 KiB, t=3, p=4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Argon2Settings {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    /// Passes.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Settings {
+    fn default() -> Self {
+        let p = axum_users_core::Argon2Params::default();
+        Self { memory_kib: p.m_cost, iterations: p.t_cost, parallelism: p.p_cost }
+    }
+}
+
+/// The server's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `AXUM_USERS_BIND`: address to listen on.
+    pub bind: SocketAddr,
+    /// `AXUM_USERS_DATABASE_URL`: `sqlite://path` (created if missing).
+    pub database_url: String,
+    /// `AXUM_USERS_SECRET`: the signing secret (at least 32 bytes). Unset: read from, or
+    /// generated into, `secret_file`.
+    pub secret: Option<String>,
+    /// `AXUM_USERS_SECRET_FILE`: where a generated secret is kept (mode 0600).
+    pub secret_file: PathBuf,
+    /// `AXUM_USERS_JWT_LIFETIME_SECONDS`: access token lifetime.
+    pub jwt_lifetime_seconds: u64,
+    /// `AXUM_USERS_PROFILE`: `v15` or `classic`.
+    pub profile: Profile,
+    /// `AXUM_USERS_CLASSIC_PREFIX`: where the classic routes are mounted (empty: the root).
+    pub classic_prefix: String,
+    /// `AXUM_USERS_HASH_WORKERS`: password hashing threads (0: one per core).
+    pub hash_workers: usize,
+    /// `AXUM_USERS_HASH_QUEUE_PER_WORKER`: hashing jobs that may wait per worker before 503.
+    pub hash_queue_per_worker: usize,
+    /// `AXUM_USERS_ARGON2_MEMORY_KIB`, `_ITERATIONS`, `_PARALLELISM`.
+    pub argon2: Argon2Settings,
+    /// `AXUM_USERS_REQUIRES_VERIFICATION`: login and the users API demand a verified email.
+    pub requires_verification: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            database_url: "sqlite://axum-users.db".to_owned(),
+            secret: None,
+            secret_file: PathBuf::from("axum-users.secret"),
+            jwt_lifetime_seconds: 3600,
+            profile: Profile::V15,
+            classic_prefix: String::new(),
+            hash_workers: 0,
+            hash_queue_per_worker: 64,
+            argon2: Argon2Settings::default(),
+            requires_verification: false,
+        }
+    }
+}
+
+/// The TOML file read when no path is given.
+pub const DEFAULT_CONFIG_FILE: &str = "axum-users.toml";
+
+fn parse<T: std::str::FromStr>(setting: &'static str, raw: &str) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    raw.trim()
+        .parse()
+        .map_err(|e| ConfigError::new(setting, format!("{raw:?} is not valid ({e})")))
+}
+
+fn parse_bool(setting: &'static str, raw: &str) -> Result<bool, ConfigError> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        _ => Err(ConfigError::new(setting, format!("{raw:?} is not a boolean (true or false)"))),
+    }
+}
+
+impl Config {
+    /// Reads the TOML file (`path`, or `axum-users.toml` if it exists), then the environment.
+    ///
+    /// # Errors
+    /// One [`ConfigError`] naming the first bad setting.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let file = path.map_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE), Path::to_path_buf);
+        let mut config = match std::fs::read_to_string(&file) {
+            Ok(text) => toml::from_str(&text).map_err(|e| {
+                ConfigError::new("config file", format!("{}: {}", file.display(), e.message()))
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && path.is_none() => Self::default(),
+            Err(e) => return Err(ConfigError::new("config file", format!("{}: {e}", file.display()))),
+        };
+        config.overlay_env(|k| std::env::var(k).ok())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Applies `AXUM_USERS_*` variables read through `get`.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] for a value that does not parse.
+    pub fn overlay_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        macro_rules! set {
+            ($name:literal, $field:expr) => {
+                if let Some(v) = get($name) {
+                    $field = parse($name, &v)?;
+                }
+            };
+        }
+        set!("AXUM_USERS_BIND", self.bind);
+        if let Some(v) = get("AXUM_USERS_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = get("AXUM_USERS_SECRET") {
+            self.secret = Some(v);
+        }
+        if let Some(v) = get("AXUM_USERS_SECRET_FILE") {
+            self.secret_file = PathBuf::from(v);
+        }
+        set!("AXUM_USERS_JWT_LIFETIME_SECONDS", self.jwt_lifetime_seconds);
+        if let Some(v) = get("AXUM_USERS_PROFILE") {
+            self.profile = match v.trim().to_ascii_lowercase().as_str() {
+                "v15" => Profile::V15,
+                "classic" => Profile::Classic,
+                _ => {
+                    return Err(ConfigError::new(
+                        "AXUM_USERS_PROFILE",
+                        format!("{v:?} is not a profile (v15 or classic)"),
+                    ));
+                }
+            };
+        }
+        if let Some(v) = get("AXUM_USERS_CLASSIC_PREFIX") {
+            self.classic_prefix = v;
+        }
+        set!("AXUM_USERS_HASH_WORKERS", self.hash_workers);
+        set!("AXUM_USERS_HASH_QUEUE_PER_WORKER", self.hash_queue_per_worker);
+        set!("AXUM_USERS_ARGON2_MEMORY_KIB", self.argon2.memory_kib);
+        set!("AXUM_USERS_ARGON2_ITERATIONS", self.argon2.iterations);
+        set!("AXUM_USERS_ARGON2_PARALLELISM", self.argon2.parallelism);
+        if let Some(v) = get("AXUM_USERS_REQUIRES_VERIFICATION") {
+            self.requires_verification = parse_bool("AXUM_USERS_REQUIRES_VERIFICATION", &v)?;
+        }
+        Ok(())
+    }
+
+    /// Checks values that parse but cannot work.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the setting.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        crate::database::DatabaseKind::from_url(&self.database_url)?;
+        if self.jwt_lifetime_seconds == 0 {
+            return Err(ConfigError::new("AXUM_USERS_JWT_LIFETIME_SECONDS", "must be at least 1"));
+        }
+        if let Some(secret) = &self.secret {
+            crate::secret::check_len("AXUM_USERS_SECRET", secret)?;
+        }
+        let prefix = &self.classic_prefix;
+        if !prefix.is_empty() && (!prefix.starts_with('/') || prefix.ends_with('/')) {
+            return Err(ConfigError::new(
+                "AXUM_USERS_CLASSIC_PREFIX",
+                format!("{prefix:?} must start with '/' and not end with one (e.g. /users)"),
+            ));
+        }
+        if self.hash_queue_per_worker == 0 {
+            return Err(ConfigError::new("AXUM_USERS_HASH_QUEUE_PER_WORKER", "must be at least 1"));
+        }
+        let a = self.argon2;
+        if argon2_params(a).is_none() {
+            return Err(ConfigError::new(
+                "AXUM_USERS_ARGON2_MEMORY_KIB",
+                format!(
+                    "argon2 parameters m={} KiB, t={}, p={} are out of range (m ≥ 8·p, t ≥ 1, 1 ≤ p ≤ 255)",
+                    a.memory_kib, a.iterations, a.parallelism
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The argon2 parameters, validated.
+    #[must_use]
+    pub fn argon2_params(&self) -> axum_users_core::Argon2Params {
+        argon2_params(self.argon2).unwrap_or_default()
+    }
+}
+
+fn argon2_params(a: Argon2Settings) -> Option<axum_users_core::Argon2Params> {
+    let ok = a.iterations >= 1
+        && (1..=255).contains(&a.parallelism)
+        && a.memory_kib >= 8 * a.parallelism
+        && a.memory_kib <= 4 * 1024 * 1024;
+    ok.then_some(axum_users_core::Argon2Params {
+        m_cost: a.memory_kib,
+        t_cost: a.iterations,
+        p_cost: a.parallelism,
+        output_len: 32,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_env(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut c = Config::default();
+        c.overlay_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned()))?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    #[test]
+    fn defaults_work_on_a_laptop() {
+        let c = with_env(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8000");
+        assert_eq!(c.database_url, "sqlite://axum-users.db");
+        assert_eq!(c.jwt_lifetime_seconds, 3600);
+        assert_eq!(c.profile, Profile::V15);
+    }
+
+    #[test]
+    fn env_overrides_and_errors_name_the_setting() {
+        let c = with_env(&[("AXUM_USERS_PROFILE", "classic"), ("AXUM_USERS_BIND", "0.0.0.0:9")]).unwrap();
+        assert_eq!(c.profile, Profile::Classic);
+        assert_eq!(c.bind.port(), 9);
+        let e = with_env(&[("AXUM_USERS_BIND", "nowhere")]).unwrap_err();
+        assert!(e.to_string().starts_with("AXUM_USERS_BIND: \"nowhere\" is not valid"), "{e}");
+        let e = with_env(&[("AXUM_USERS_DATABASE_URL", "oracle://x")]).unwrap_err();
+        assert!(e.to_string().starts_with("AXUM_USERS_DATABASE_URL:"), "{e}");
+        let e = with_env(&[("AXUM_USERS_SECRET", "short")]).unwrap_err();
+        assert!(e.to_string().contains("at least 32 bytes"), "{e}");
+        let e = with_env(&[("AXUM_USERS_PROFILE", "v14")]).unwrap_err();
+        assert_eq!(e.setting, "AXUM_USERS_PROFILE");
+        let e = with_env(&[("AXUM_USERS_CLASSIC_PREFIX", "users")]).unwrap_err();
+        assert_eq!(e.setting, "AXUM_USERS_CLASSIC_PREFIX");
+    }
+
+    #[test]
+    fn toml_file_is_read_and_unknown_keys_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "bind = \"127.0.0.1:9999\"\njwt_lifetime_seconds = 60\n[argon2]\nmemory_kib = 1024\n").unwrap();
+        let c = Config::load(Some(&path)).unwrap();
+        assert_eq!(c.bind.port(), 9999);
+        assert_eq!(c.argon2.memory_kib, 1024);
+        std::fs::write(&path, "bnid = \"x\"\n").unwrap();
+        let e = Config::load(Some(&path)).unwrap_err();
+        assert!(e.to_string().contains("unknown field"), "{e}");
+    }
+}
