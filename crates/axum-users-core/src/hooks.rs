@@ -133,6 +133,38 @@ pub trait UserHooks<X: Send + Sync + 'static = ()>: Send + Sync + 'static {
         Ok(())
     }
 
+    /// After a forgot-password request for an existing, active user; `token` is the reset
+    /// token to deliver (by email, typically). Never called for unknown or inactive users.
+    async fn on_after_forgot_password(
+        &self,
+        user: &User<X>,
+        token: &str,
+        ctx: &RequestContext,
+    ) -> Result<(), BoxError> {
+        Ok(())
+    }
+
+    /// After a password was reset with a valid token.
+    async fn on_after_reset_password(&self, user: &User<X>, ctx: &RequestContext) -> Result<(), BoxError> {
+        Ok(())
+    }
+
+    /// After a verification request for an existing, active, unverified user; `token` is the
+    /// verification token to deliver.
+    async fn on_after_request_verify(
+        &self,
+        user: &User<X>,
+        token: &str,
+        ctx: &RequestContext,
+    ) -> Result<(), BoxError> {
+        Ok(())
+    }
+
+    /// After a user's email was verified.
+    async fn on_after_verify(&self, user: &User<X>, ctx: &RequestContext) -> Result<(), BoxError> {
+        Ok(())
+    }
+
     /// Before a user is deleted; an error aborts the deletion.
     async fn on_before_delete(&self, user: &User<X>, ctx: &RequestContext) -> Result<(), BoxError> {
         Ok(())

@@ -52,7 +52,7 @@ pub use jwt::{
     AUDIENCE_AUTH, AUDIENCE_OAUTH_STATE, AUDIENCE_RESET, AUDIENCE_VERIFY, AccessClaims, JwtAlgorithm,
     JwtCodec, JwtError,
 };
-pub use manager::{CreateMode, UserManager};
+pub use manager::{CreateMode, TokenSettings, UserManager};
 pub use model::{User, UserCreate, UserExtra, UserPatch, UserUpdate};
 pub use password::{
     Argon2Hasher, Argon2Params, HashError, HashPool, HashPoolConfig, PasswordHasher, Verified,

@@ -1,10 +1,13 @@
 //! [`UserManager`]: FastAPI Users' `BaseUserManager`, as a struct composed of plug-ins rather
 //! than a class to subclass.
 
+mod tokens;
+
 use std::sync::Arc;
 
 use uuid::Uuid;
 
+pub use self::tokens::TokenSettings;
 use crate::{
     HashError, HashPool, ManagerError, PasswordSubject, RequestContext, User, UserCreate,
     UserExtra, UserHooks, UserPatch, UserStore, UserUpdate,
@@ -31,6 +34,7 @@ struct Inner<X> {
     store: Arc<dyn UserStore<X>>,
     hasher: HashPool,
     hooks: Arc<dyn UserHooks<X>>,
+    tokens: TokenSettings,
 }
 
 impl<X> Clone for UserManager<X> {
@@ -47,7 +51,7 @@ impl<X> std::fmt::Debug for UserManager<X> {
 
 /// Logs a failed after-the-fact hook: the change it follows is committed, so the client still
 /// gets its success.
-fn log_hook(hook: &'static str, user: Uuid, result: Result<(), crate::BoxError>) {
+pub(crate) fn log_hook(hook: &'static str, user: Uuid, result: Result<(), crate::BoxError>) {
     if let Err(error) = result {
         tracing::error!(hook, user_id = %user, error = %error, "user hook failed");
     }
@@ -57,7 +61,43 @@ impl<X: UserExtra> UserManager<X> {
     /// A manager over a store, a hashing pool and hooks.
     #[must_use]
     pub fn new(store: Arc<dyn UserStore<X>>, hasher: HashPool, hooks: Arc<dyn UserHooks<X>>) -> Self {
-        Self { inner: Arc::new(Inner { store, hasher, hooks }) }
+        let tokens = TokenSettings::ephemeral();
+        Self { inner: Arc::new(Inner { store, hasher, hooks, tokens }) }
+    }
+
+    /// The same manager with these reset/verification token secrets and lifetimes (by
+    /// default, random secrets valid only within this process).
+    #[must_use]
+    pub fn with_tokens(self, tokens: TokenSettings) -> Self {
+        let i = &self.inner;
+        Self {
+            inner: Arc::new(Inner {
+                store: Arc::clone(&i.store),
+                hasher: i.hasher.clone(),
+                hooks: Arc::clone(&i.hooks),
+                tokens,
+            }),
+        }
+    }
+
+    /// The same manager with other hooks.
+    #[must_use]
+    pub fn with_hooks(self, hooks: Arc<dyn UserHooks<X>>) -> Self {
+        let i = &self.inner;
+        Self {
+            inner: Arc::new(Inner {
+                store: Arc::clone(&i.store),
+                hasher: i.hasher.clone(),
+                hooks,
+                tokens: i.tokens.clone(),
+            }),
+        }
+    }
+
+    /// The reset/verification token settings.
+    #[must_use]
+    pub fn tokens(&self) -> &TokenSettings {
+        &self.inner.tokens
     }
 
     /// The store.

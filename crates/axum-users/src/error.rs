@@ -196,6 +196,10 @@ pub enum Op {
     Lookup,
     /// Anything authenticated by a token.
     Authenticate,
+    /// `POST /reset-password`.
+    ResetPassword,
+    /// `POST /verify`.
+    Verify,
 }
 
 /// The whole contract for domain errors, in one table.
@@ -215,6 +219,17 @@ pub fn to_api(op: Op, e: ManagerError) -> ApiError {
             ApiError::Code(ErrorCode::LoginBadCredentials)
         }
         (Op::Update | Op::Lookup, M::UserNotExists | M::InvalidId) => ApiError::NotFound,
+        (
+            Op::ResetPassword,
+            M::InvalidResetPasswordToken | M::UserNotExists | M::UserInactive | M::InvalidId,
+        ) => ApiError::Code(ErrorCode::ResetPasswordBadToken),
+        (Op::ResetPassword, M::InvalidPassword { reason }) => {
+            ApiError::InvalidPassword { code: ErrorCode::ResetPasswordInvalidPassword, reason }
+        }
+        (Op::Verify, M::InvalidVerifyToken | M::UserNotExists | M::InvalidId) => {
+            ApiError::Code(ErrorCode::VerifyUserBadToken)
+        }
+        (Op::Verify, M::UserAlreadyVerified) => ApiError::Code(ErrorCode::VerifyUserAlreadyVerified),
         (Op::Authenticate, M::UserNotExists | M::UserInactive) => ApiError::Unauthorized,
         (_, M::Busy) => ApiError::Unavailable { retry_after: 1 },
         (_, M::Store(e)) => store_unavailable(e.into()),

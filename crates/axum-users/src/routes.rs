@@ -5,7 +5,9 @@
 mod auth;
 mod classic;
 mod register;
+mod reset;
 mod users;
+mod verify;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -14,6 +16,8 @@ use serde_json::json;
 pub use self::auth::{AuthRouterOptions, auth_router};
 pub use self::classic::classic_router;
 pub use self::register::register_router;
+pub use self::reset::reset_password_router;
+pub use self::verify::verify_router;
 pub use self::users::{UsersRouterOptions, users_router};
 
 /// `405 {"detail": "Method Not Allowed"}` (axum adds the `Allow` header).
@@ -25,4 +29,9 @@ pub async fn method_not_allowed() -> Response {
 /// `404 {"detail": "Not Found"}`, for an app's fallback.
 pub async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, axum::Json(json!({ "detail": "Not Found" }))).into_response()
+}
+
+/// `200 null` / `202 null` bodies: the JSON literal `null`.
+pub(crate) fn null_json(status: StatusCode) -> Response {
+    (status, axum::Json(serde_json::Value::Null)).into_response()
 }

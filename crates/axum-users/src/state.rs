@@ -5,6 +5,8 @@ use std::sync::Arc;
 use axum::http::request::Parts;
 use axum_users_core::{UserExtra, UserManager};
 
+use tokio_util::task::TaskTracker;
+
 use crate::authenticator::{Authenticated, Authenticator, Requirement};
 use crate::backend::AuthBackend;
 use crate::error::ApiError;
@@ -38,6 +40,7 @@ pub struct UsersState<X = ()> {
 struct Inner<X> {
     manager: UserManager<X>,
     authenticator: Authenticator<X>,
+    background: TaskTracker,
 }
 
 impl<X> Clone for UsersState<X> {
@@ -59,7 +62,28 @@ impl<X: UserExtra> UsersState<X> {
     /// State over a manager and the backends requests may authenticate with, tried in order.
     #[must_use]
     pub fn new(manager: UserManager<X>, backends: Vec<AuthBackend<X>>) -> Self {
-        Self { inner: Arc::new(Inner { manager, authenticator: Authenticator::new(backends) }) }
+        Self {
+            inner: Arc::new(Inner {
+                manager,
+                authenticator: Authenticator::new(backends),
+                background: TaskTracker::new(),
+            }),
+        }
+    }
+
+    /// Runs work after the response was sent (forgot-password, request-verify-token), tracked
+    /// so that a graceful shutdown can wait for it: see [`UsersState::background`].
+    pub fn spawn_background<F>(&self, work: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.inner.background.spawn(work);
+    }
+
+    /// The tracker of background work: `close()` then `wait().await` to drain it at shutdown.
+    #[must_use]
+    pub fn background(&self) -> &TaskTracker {
+        &self.inner.background
     }
 
     /// The user manager.

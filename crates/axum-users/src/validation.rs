@@ -15,7 +15,8 @@ pub const MAX_PASSWORD_CHARS: usize = 4096;
 pub(crate) fn object(body: Body) -> Result<Map<String, Value>, ApiError> {
     match body {
         Body::Json(Value::Object(map)) => Ok(map),
-        Body::Missing => Err(ApiError::Validation(vec![ValidationItem {
+        // FastAPI reads a JSON `null` body as no body at all.
+        Body::Missing | Body::Json(Value::Null) => Err(ApiError::Validation(vec![ValidationItem {
             kind: "missing",
             loc: vec![json!("body")],
             msg: "Field required".to_owned(),
@@ -24,6 +25,17 @@ pub(crate) fn object(body: Body) -> Result<Map<String, Value>, ApiError> {
         }])),
         Body::Json(other) => Err(not_an_object(other)),
         Body::Other(text) => Err(not_an_object(Value::String(text))),
+    }
+}
+
+/// The object behind a body of embedded fields (FastAPI's `Body(embed=True)`): a body that
+/// is missing or not an object reports each field as missing.
+pub(crate) fn embedded(body: Body, names: &[&str]) -> Result<Map<String, Value>, ApiError> {
+    match body {
+        Body::Json(Value::Object(map)) => Ok(map),
+        _ => Err(ApiError::Validation(
+            names.iter().map(|n| ValidationItem::missing(n, Value::Null)).collect(),
+        )),
     }
 }
 

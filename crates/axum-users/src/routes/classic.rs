@@ -13,8 +13,9 @@ use crate::backend::AuthBackend;
 use crate::error::ApiError;
 use crate::state::UsersState;
 
-/// `POST /register` (200 with the user) and `POST /login` (200 `{"token": "<jwt>"}`), as the
-/// 2019 contract; privileged flags on register are ignored as in v15.
+/// `POST /register` (200 with the user), `POST /login` (200 `{"token": "<jwt>"}`),
+/// `POST /forgot-password` (202) and `POST /reset-password` (200), as the 2019 contract;
+/// privileged flags on register are ignored as in v15.
 pub fn classic_router<X, S>(backend: AuthBackend<X>) -> Router<S>
 where
     X: UserExtra,
@@ -40,5 +41,7 @@ where
                 }
             }),
         )
+        .route("/forgot-password", post(super::reset::forgot_password::<X>))
+        .route("/reset-password", post(super::reset::reset_password::<X>))
         .method_not_allowed_fallback(super::method_not_allowed)
 }
