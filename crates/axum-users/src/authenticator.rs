@@ -100,6 +100,7 @@ impl<X: UserExtra> Authenticator<X> {
         for (index, backend) in self.backends.iter().enumerate() {
             let Some(token) = backend.transport().token(parts) else { continue };
             if let Some(user) = backend.strategy().read_token(&token, manager).await? {
+                backend.transport().check_request(parts)?;
                 return Ok(Some(Authenticated { user, token, backend: index }));
             }
         }

@@ -68,7 +68,7 @@ pub use routes::{
 };
 pub use schemas::{BearerResponse, UserRead, parse_user_id};
 pub use state::UsersState;
-pub use transport::{BearerTransport, Transport};
+pub use transport::{BearerTransport, CookieTransport, SameSite, Transport};
 pub use validation::MAX_PASSWORD_CHARS;
 
 /// The core crate, re-exported.

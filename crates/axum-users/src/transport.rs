@@ -1,12 +1,15 @@
 //! Where a token travels: the [`Transport`] trait and the [`BearerTransport`].
 
 mod bearer;
+mod cookie;
 
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
 pub use self::bearer::BearerTransport;
+pub use self::cookie::{CookieTransport, SameSite};
+use crate::error::ApiError;
 
 /// FastAPI Users' `Transport`: reads a token from a request and writes login and logout
 /// responses. Reading is synchronous and does no I/O.
@@ -38,5 +41,15 @@ pub trait Transport: Send + Sync + 'static {
     /// The response to a logout; by default `204 No Content`.
     fn logout_response(&self) -> Response {
         StatusCode::NO_CONTENT.into_response()
+    }
+
+    /// Checks a request this transport's token authenticated, before it is let through (the
+    /// cookie transport's CSRF check). By default everything passes.
+    ///
+    /// # Errors
+    /// The refusal to answer, typically [`ApiError::Forbidden`].
+    fn check_request(&self, parts: &Parts) -> Result<(), ApiError> {
+        let _ = parts;
+        Ok(())
     }
 }
