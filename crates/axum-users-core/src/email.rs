@@ -104,7 +104,9 @@ fn check_local(local: &str) -> Result<(), EmailError> {
         return Err(EmailError::LocalTooLong);
     }
     let allowed = |c: char| {
-        c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c) || (!c.is_ascii() && !c.is_whitespace() && !c.is_control())
+        c.is_ascii_alphanumeric()
+            || "!#$%&'*+-/=?^_`{|}~.".contains(c)
+            || (!c.is_ascii() && !c.is_whitespace() && !c.is_control())
     };
     if !local.chars().all(allowed) {
         return Err(EmailError::LocalCharacters);
@@ -162,7 +164,10 @@ mod tests {
 
     #[test]
     fn accepts_and_normalises() {
-        assert_eq!(normalize("a.b+c@Sub.Example.COM").unwrap(), "a.b+c@sub.example.com");
+        assert_eq!(
+            normalize("a.b+c@Sub.Example.COM").unwrap(),
+            "a.b+c@sub.example.com"
+        );
         assert_eq!(normalize("\tx@y.io\n").unwrap(), "x@y.io");
     }
 

@@ -26,7 +26,11 @@ impl RequestContext {
         user_agent: Option<String>,
         request_id: Option<String>,
     ) -> Self {
-        Self { client_ip, user_agent, request_id }
+        Self {
+            client_ip,
+            user_agent,
+            request_id,
+        }
     }
 }
 
@@ -63,7 +67,9 @@ impl InvalidPassword {
     /// A refusal with this reason.
     #[must_use]
     pub fn new(reason: impl Into<String>) -> Self {
-        Self { reason: reason.into() }
+        Self {
+            reason: reason.into(),
+        }
     }
 }
 
@@ -114,7 +120,11 @@ pub trait UserHooks<X: Send + Sync + 'static = ()>: Send + Sync + 'static {
     }
 
     /// After a user was created.
-    async fn on_after_register(&self, user: &User<X>, ctx: &RequestContext) -> Result<(), BoxError> {
+    async fn on_after_register(
+        &self,
+        user: &User<X>,
+        ctx: &RequestContext,
+    ) -> Result<(), BoxError> {
         Ok(())
     }
 
@@ -145,7 +155,11 @@ pub trait UserHooks<X: Send + Sync + 'static = ()>: Send + Sync + 'static {
     }
 
     /// After a password was reset with a valid token.
-    async fn on_after_reset_password(&self, user: &User<X>, ctx: &RequestContext) -> Result<(), BoxError> {
+    async fn on_after_reset_password(
+        &self,
+        user: &User<X>,
+        ctx: &RequestContext,
+    ) -> Result<(), BoxError> {
         Ok(())
     }
 

@@ -50,7 +50,9 @@ impl std::str::FromStr for JwtAlgorithm {
             "RS256" => Ok(Self::RS256),
             "ES256" => Ok(Self::ES256),
             "EdDSA" => Ok(Self::EdDSA),
-            _ => Err(JwtError::Key("unsupported algorithm (HS256, RS256, ES256 or EdDSA)")),
+            _ => Err(JwtError::Key(
+                "unsupported algorithm (HS256, RS256, ES256 or EdDSA)",
+            )),
         }
     }
 }
@@ -94,7 +96,9 @@ pub struct JwtCodec {
 
 impl fmt::Debug for JwtCodec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JwtCodec").field("algorithm", &self.algorithm).finish_non_exhaustive()
+        f.debug_struct("JwtCodec")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
     }
 }
 
@@ -140,7 +144,11 @@ impl JwtCodec {
                 DecodingKey::from_ed_pem(public_pem).map_err(bad)?,
             ),
         };
-        Ok(Self { algorithm, encoding, decoding })
+        Ok(Self {
+            algorithm,
+            encoding,
+            decoding,
+        })
     }
 
     /// The algorithm tokens are signed and verified with.
@@ -154,8 +162,12 @@ impl JwtCodec {
     /// # Errors
     /// [`JwtError::Encode`] if signing fails.
     pub fn encode<C: Serialize>(&self, claims: &C) -> Result<String, JwtError> {
-        jsonwebtoken::encode(&Header::new(self.algorithm.to_jsonwebtoken()), claims, &self.encoding)
-            .map_err(JwtError::Encode)
+        jsonwebtoken::encode(
+            &Header::new(self.algorithm.to_jsonwebtoken()),
+            claims,
+            &self.encoding,
+        )
+        .map_err(JwtError::Encode)
     }
 
     /// Verifies a token's signature, algorithm, audience (a string or an array containing it)
@@ -171,19 +183,21 @@ impl JwtCodec {
         // jsonwebtoken accepts `exp == now`; PyJWT refuses it. This makes both refuse.
         v.reject_tokens_expiring_in_less_than = 1;
         v.validate_exp = true;
-        jsonwebtoken::decode::<C>(token, &self.decoding, &v).map(|d| d.claims).map_err(|e| {
-            match e.kind() {
+        jsonwebtoken::decode::<C>(token, &self.decoding, &v)
+            .map(|d| d.claims)
+            .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => JwtError::Expired,
                 _ => JwtError::Invalid(e),
-            }
-        })
+            })
     }
 }
 
 /// Seconds since the Unix epoch.
 #[must_use]
 pub(crate) fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The claims of an access token: `{"sub", "aud": ["fastapi-users:auth"], "exp"}`.
@@ -198,13 +212,38 @@ pub struct AccessClaims {
     /// lifetime elsewhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exp: Option<u64>,
+    /// Ours, additive: a fingerprint of the password hash the token was issued under (see
+    /// [`password_fingerprint`]); a password change makes it stale. FastAPI Users ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pfp: Option<String>,
+}
+
+/// A short fingerprint of a password hash: base64url of the first 12 bytes of its SHA-256.
+/// It reveals nothing usable about the password (the hash is salted), and changes whenever
+/// the password (or its hash) does.
+///
+/// ```
+/// let a = axum_users_core::password_fingerprint("$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA");
+/// assert_eq!(a.len(), 16);
+/// ```
+#[must_use]
+pub fn password_fingerprint(hashed_password: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(hashed_password.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..12])
 }
 
 impl AccessClaims {
     /// Claims for `sub`, valid for `lifetime_seconds` from now.
     #[must_use]
     pub fn new(sub: String, lifetime_seconds: u64) -> Self {
-        Self { sub, aud: vec![AUDIENCE_AUTH.to_owned()], exp: Some(now() + lifetime_seconds) }
+        Self {
+            sub,
+            aud: vec![AUDIENCE_AUTH.to_owned()],
+            exp: Some(now() + lifetime_seconds),
+            pfp: None,
+        }
     }
 }
 
@@ -221,7 +260,9 @@ mod tests {
         let payload = token.split('.').nth(1).unwrap();
         use base64::Engine as _;
         let json: serde_json::Value = serde_json::from_slice(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap(),
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
         )
         .unwrap();
         assert_eq!(json["sub"], "abc");
@@ -233,15 +274,25 @@ mod tests {
     #[test]
     fn expired_wrong_audience_and_forged_tokens_are_refused() {
         let codec = JwtCodec::hs256(SECRET).unwrap();
-        let expired = AccessClaims { exp: Some(now()), ..AccessClaims::new("a".into(), 0) };
+        let expired = AccessClaims {
+            exp: Some(now()),
+            ..AccessClaims::new("a".into(), 0)
+        };
         let t = codec.encode(&expired).unwrap();
-        assert!(matches!(codec.decode::<AccessClaims>(&t, AUDIENCE_AUTH), Err(JwtError::Expired)));
+        assert!(matches!(
+            codec.decode::<AccessClaims>(&t, AUDIENCE_AUTH),
+            Err(JwtError::Expired)
+        ));
 
         let t = codec.encode(&AccessClaims::new("a".into(), 60)).unwrap();
         assert!(codec.decode::<AccessClaims>(&t, AUDIENCE_RESET).is_err());
         let other = JwtCodec::hs256(b"another secret, also long enough!!").unwrap();
         assert!(other.decode::<AccessClaims>(&t, AUDIENCE_AUTH).is_err());
-        assert!(codec.decode::<AccessClaims>("not.a.token", AUDIENCE_AUTH).is_err());
+        assert!(
+            codec
+                .decode::<AccessClaims>("not.a.token", AUDIENCE_AUTH)
+                .is_err()
+        );
     }
 
     #[test]
@@ -253,7 +304,13 @@ mod tests {
             exp: u64,
         }
         let codec = JwtCodec::hs256(SECRET).unwrap();
-        let t = codec.encode(&Legacy { sub: "x", aud: AUDIENCE_AUTH, exp: now() + 60 }).unwrap();
+        let t = codec
+            .encode(&Legacy {
+                sub: "x",
+                aud: AUDIENCE_AUTH,
+                exp: now() + 60,
+            })
+            .unwrap();
         let c: AccessClaims = codec.decode(&t, AUDIENCE_AUTH).unwrap();
         assert_eq!(c.sub, "x");
     }

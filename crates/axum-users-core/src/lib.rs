@@ -40,6 +40,7 @@ pub mod email;
 mod error;
 mod hooks;
 mod jwt;
+pub mod mail;
 mod manager;
 mod model;
 mod password;
@@ -49,17 +50,18 @@ mod strategy;
 pub use error::{BoxError, ManagerError};
 pub use hooks::{InvalidPassword, NoHooks, PasswordSubject, RequestContext, UserHooks};
 pub use jwt::{
-    AUDIENCE_AUTH, AUDIENCE_OAUTH_STATE, AUDIENCE_RESET, AUDIENCE_VERIFY, AccessClaims, JwtAlgorithm,
-    JwtCodec, JwtError,
+    AUDIENCE_AUTH, AUDIENCE_OAUTH_STATE, AUDIENCE_RESET, AUDIENCE_VERIFY, AccessClaims,
+    JwtAlgorithm, JwtCodec, JwtError, password_fingerprint,
 };
 pub use manager::{CreateMode, TokenSettings, UserManager};
 pub use model::{User, UserCreate, UserExtra, UserPatch, UserUpdate};
 pub use password::{
     Argon2Hasher, Argon2Params, HashError, HashPool, HashPoolConfig, PasswordHasher, Verified,
-    generate_password,
+    generate_password, generate_password as generate_token,
 };
+pub use store::token::{AccessToken, AccessTokenStore};
 pub use store::{StoreError, UserStore};
-pub use strategy::{JwtStrategy, Strategy, StrategyError};
+pub use strategy::{DatabaseStrategy, JwtStrategy, PasswordBinding, Strategy, StrategyError};
 
 #[cfg(feature = "memory")]
 pub use store::memory::MemoryStore;

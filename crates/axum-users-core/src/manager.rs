@@ -39,13 +39,17 @@ struct Inner<X> {
 
 impl<X> Clone for UserManager<X> {
     fn clone(&self) -> Self {
-        Self { inner: Arc::clone(&self.inner) }
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
     }
 }
 
 impl<X> std::fmt::Debug for UserManager<X> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserManager").field("hasher", &self.inner.hasher).finish_non_exhaustive()
+        f.debug_struct("UserManager")
+            .field("hasher", &self.inner.hasher)
+            .finish_non_exhaustive()
     }
 }
 
@@ -60,9 +64,20 @@ pub(crate) fn log_hook(hook: &'static str, user: Uuid, result: Result<(), crate:
 impl<X: UserExtra> UserManager<X> {
     /// A manager over a store, a hashing pool and hooks.
     #[must_use]
-    pub fn new(store: Arc<dyn UserStore<X>>, hasher: HashPool, hooks: Arc<dyn UserHooks<X>>) -> Self {
+    pub fn new(
+        store: Arc<dyn UserStore<X>>,
+        hasher: HashPool,
+        hooks: Arc<dyn UserHooks<X>>,
+    ) -> Self {
         let tokens = TokenSettings::ephemeral();
-        Self { inner: Arc::new(Inner { store, hasher, hooks, tokens }) }
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                hasher,
+                hooks,
+                tokens,
+            }),
+        }
     }
 
     /// The same manager with these reset/verification token secrets and lifetimes (by
@@ -123,7 +138,11 @@ impl<X: UserExtra> UserManager<X> {
     /// # Errors
     /// [`ManagerError::UserNotExists`], or a store failure.
     pub async fn get(&self, id: Uuid) -> Result<User<X>, ManagerError> {
-        self.inner.store.get(id).await?.ok_or(ManagerError::UserNotExists)
+        self.inner
+            .store
+            .get(id)
+            .await?
+            .ok_or(ManagerError::UserNotExists)
     }
 
     /// The user with this email (any case).
@@ -131,7 +150,11 @@ impl<X: UserExtra> UserManager<X> {
     /// # Errors
     /// [`ManagerError::UserNotExists`], or a store failure.
     pub async fn get_by_email(&self, email: &str) -> Result<User<X>, ManagerError> {
-        self.inner.store.get_by_email(email).await?.ok_or(ManagerError::UserNotExists)
+        self.inner
+            .store
+            .get_by_email(email)
+            .await?
+            .ok_or(ManagerError::UserNotExists)
     }
 
     async fn validate_password(
@@ -158,14 +181,27 @@ impl<X: UserExtra> UserManager<X> {
         mode: CreateMode,
         ctx: &RequestContext,
     ) -> Result<User<X>, ManagerError> {
-        self.validate_password(&create.password, PasswordSubject::New(&create)).await?;
+        self.validate_password(&create.password, PasswordSubject::New(&create))
+            .await?;
         // Cheap early answer; the unique index still decides under concurrency.
-        if self.inner.store.get_by_email(&create.email).await?.is_some() {
+        if self
+            .inner
+            .store
+            .get_by_email(&create.email)
+            .await?
+            .is_some()
+        {
             return Err(ManagerError::UserAlreadyExists);
         }
         let hashed_password = self.inner.hasher.hash(create.password.clone()).await?;
         let privileged = mode == CreateMode::Privileged;
-        let flag = |v: Option<bool>, default| if privileged { v.unwrap_or(default) } else { default };
+        let flag = |v: Option<bool>, default| {
+            if privileged {
+                v.unwrap_or(default)
+            } else {
+                default
+            }
+        };
         let user = User {
             id: Uuid::new_v4(),
             email: create.email,
@@ -176,7 +212,11 @@ impl<X: UserExtra> UserManager<X> {
             extra: create.extra,
         };
         let user = self.inner.store.create(user).await?;
-        log_hook("on_after_register", user.id, self.inner.hooks.on_after_register(&user, ctx).await);
+        log_hook(
+            "on_after_register",
+            user.id,
+            self.inner.hooks.on_after_register(&user, ctx).await,
+        );
         Ok(user)
     }
 
@@ -212,8 +252,13 @@ impl<X: UserExtra> UserManager<X> {
         if !verified.valid {
             return Ok(None);
         }
-        let Some(new_hash) = verified.new_hash else { return Ok(Some(user)) };
-        let patch = UserPatch { hashed_password: Some(new_hash), ..UserPatch::default() };
+        let Some(new_hash) = verified.new_hash else {
+            return Ok(Some(user));
+        };
+        let patch = UserPatch {
+            hashed_password: Some(new_hash),
+            ..UserPatch::default()
+        };
         match self.inner.store.update(user.id, patch).await {
             Ok(Some(updated)) => Ok(Some(updated)),
             Ok(None) => Ok(None),
@@ -226,7 +271,11 @@ impl<X: UserExtra> UserManager<X> {
 
     /// Fires `on_after_login` (the HTTP layer calls this once the login response is built).
     pub async fn on_after_login(&self, user: &User<X>, ctx: &RequestContext) {
-        log_hook("on_after_login", user.id, self.inner.hooks.on_after_login(user, ctx).await);
+        log_hook(
+            "on_after_login",
+            user.id,
+            self.inner.hooks.on_after_login(user, ctx).await,
+        );
     }
 
     /// Updates a user. In [`CreateMode::Public`] the privileged flags are ignored. The password
@@ -246,19 +295,17 @@ impl<X: UserExtra> UserManager<X> {
     ) -> Result<User<X>, ManagerError> {
         let mut patch = UserPatch::default();
         if let Some(password) = &update.password {
-            self.validate_password(password, PasswordSubject::Existing(user)).await?;
+            self.validate_password(password, PasswordSubject::Existing(user))
+                .await?;
             patch.hashed_password = Some(self.inner.hasher.hash(password.clone()).await?);
         }
-        if let Some(email) = &update.email {
-            if *email != user.email {
-                if let Some(other) = self.inner.store.get_by_email(email).await? {
-                    if other.id != user.id {
-                        return Err(ManagerError::UserAlreadyExists);
-                    }
-                }
-                patch.email = Some(email.clone());
-                patch.is_verified = Some(false);
+        if let Some(email) = update.email.as_ref().filter(|e| **e != user.email) {
+            let taken = self.inner.store.get_by_email(email).await?;
+            if taken.is_some_and(|other| other.id != user.id) {
+                return Err(ManagerError::UserAlreadyExists);
             }
+            patch.email = Some(email.clone());
+            patch.is_verified = Some(false);
         }
         if mode == CreateMode::Privileged {
             patch.is_active = update.is_active;
@@ -271,12 +318,19 @@ impl<X: UserExtra> UserManager<X> {
         let updated = if patch.is_empty() {
             self.get(user.id).await?
         } else {
-            self.inner.store.update(user.id, patch).await?.ok_or(ManagerError::UserNotExists)?
+            self.inner
+                .store
+                .update(user.id, patch)
+                .await?
+                .ok_or(ManagerError::UserNotExists)?
         };
         log_hook(
             "on_after_update",
             updated.id,
-            self.inner.hooks.on_after_update(&updated, &update, ctx).await,
+            self.inner
+                .hooks
+                .on_after_update(&updated, &update, ctx)
+                .await,
         );
         Ok(updated)
     }
@@ -287,11 +341,19 @@ impl<X: UserExtra> UserManager<X> {
     /// [`ManagerError::Hook`] when `on_before_delete` refuses, [`ManagerError::UserNotExists`],
     /// or a store failure.
     pub async fn delete(&self, user: &User<X>, ctx: &RequestContext) -> Result<(), ManagerError> {
-        self.inner.hooks.on_before_delete(user, ctx).await.map_err(ManagerError::Hook)?;
+        self.inner
+            .hooks
+            .on_before_delete(user, ctx)
+            .await
+            .map_err(ManagerError::Hook)?;
         if !self.inner.store.delete(user.id).await? {
             return Err(ManagerError::UserNotExists);
         }
-        log_hook("on_after_delete", user.id, self.inner.hooks.on_after_delete(user, ctx).await);
+        log_hook(
+            "on_after_delete",
+            user.id,
+            self.inner.hooks.on_after_delete(user, ctx).await,
+        );
         Ok(())
     }
 }

@@ -195,7 +195,10 @@ impl<X: fmt::Debug> fmt::Debug for UserPatch<X> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UserPatch")
             .field("email", &self.email)
-            .field("hashed_password", &self.hashed_password.as_ref().map(|_| "[redacted]"))
+            .field(
+                "hashed_password",
+                &self.hashed_password.as_ref().map(|_| "[redacted]"),
+            )
             .field("is_active", &self.is_active)
             .field("is_superuser", &self.is_superuser)
             .field("is_verified", &self.is_verified)

@@ -4,6 +4,7 @@
 pub mod conformance;
 #[cfg(feature = "memory")]
 pub(crate) mod memory;
+pub(crate) mod token;
 
 use async_trait::async_trait;
 use uuid::Uuid;

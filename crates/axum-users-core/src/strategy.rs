@@ -1,10 +1,12 @@
 //! What a token is: the [`Strategy`] trait and the stateless [`JwtStrategy`].
 
+mod database;
 mod jwt;
 
 use async_trait::async_trait;
 
-pub use self::jwt::JwtStrategy;
+pub use self::database::DatabaseStrategy;
+pub use self::jwt::{JwtStrategy, PasswordBinding};
 use crate::{BoxError, JwtError, StoreError, User, UserManager};
 
 /// Why a strategy failed. A bad, expired or unknown token is not an error: it reads as
@@ -60,6 +62,13 @@ pub trait Strategy<X: Send + Sync + 'static = ()>: Send + Sync + 'static {
     /// Revokes a token at logout. Stateless strategies keep the default, which does nothing.
     async fn destroy_token(&self, token: &str, user: &User<X>) -> Result<(), StrategyError> {
         let _ = (token, user);
+        Ok(())
+    }
+
+    /// Revokes every token of a user (after a password change or reset). The default does
+    /// nothing: right for strategies that check the password binding when reading (JWT).
+    async fn revoke_all(&self, user: &User<X>) -> Result<(), StrategyError> {
+        let _ = user;
         Ok(())
     }
 }

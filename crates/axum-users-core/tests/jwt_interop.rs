@@ -23,15 +23,31 @@ fn a_tampered_fastapi_users_token_does_not() {
     let mut forged = PYJWT_TOKEN.to_owned();
     forged.pop();
     forged.push('A');
-    assert!(codec.decode::<AccessClaims>(&forged, AUDIENCE_AUTH).is_err());
+    assert!(
+        codec
+            .decode::<AccessClaims>(&forged, AUDIENCE_AUTH)
+            .is_err()
+    );
 }
 
 #[test]
 fn asymmetric_algorithms_sign_and_verify_with_pem_keys() {
     let keys = [
-        (JwtAlgorithm::RS256, &include_bytes!("keys/rsa.pem")[..], &include_bytes!("keys/rsa.pub.pem")[..]),
-        (JwtAlgorithm::ES256, include_bytes!("keys/ec.pem"), include_bytes!("keys/ec.pub.pem")),
-        (JwtAlgorithm::EdDSA, include_bytes!("keys/ed.pem"), include_bytes!("keys/ed.pub.pem")),
+        (
+            JwtAlgorithm::RS256,
+            &include_bytes!("keys/rsa.pem")[..],
+            &include_bytes!("keys/rsa.pub.pem")[..],
+        ),
+        (
+            JwtAlgorithm::ES256,
+            include_bytes!("keys/ec.pem"),
+            include_bytes!("keys/ec.pub.pem"),
+        ),
+        (
+            JwtAlgorithm::EdDSA,
+            include_bytes!("keys/ed.pem"),
+            include_bytes!("keys/ed.pub.pem"),
+        ),
     ];
     for (alg, private, public) in keys {
         let codec = JwtCodec::from_pem(alg, private, public).unwrap();
@@ -40,10 +56,22 @@ fn asymmetric_algorithms_sign_and_verify_with_pem_keys() {
         assert_eq!(back.sub, "me", "{alg:?}");
         // The algorithm is pinned: an HS256 codec never accepts it, nor the reverse.
         let hs = JwtCodec::hs256(SECRET).unwrap();
-        assert!(hs.decode::<AccessClaims>(&token, AUDIENCE_AUTH).is_err(), "{alg:?}");
-        assert!(codec.decode::<AccessClaims>(PYJWT_TOKEN, AUDIENCE_AUTH).is_err(), "{alg:?}");
+        assert!(
+            hs.decode::<AccessClaims>(&token, AUDIENCE_AUTH).is_err(),
+            "{alg:?}"
+        );
+        assert!(
+            codec
+                .decode::<AccessClaims>(PYJWT_TOKEN, AUDIENCE_AUTH)
+                .is_err(),
+            "{alg:?}"
+        );
     }
     // A key of the wrong kind is refused up front.
-    let e = JwtCodec::from_pem(JwtAlgorithm::RS256, include_bytes!("keys/ec.pem"), include_bytes!("keys/ec.pub.pem"));
+    let e = JwtCodec::from_pem(
+        JwtAlgorithm::RS256,
+        include_bytes!("keys/ec.pem"),
+        include_bytes!("keys/ec.pub.pem"),
+    );
     assert!(e.is_err());
 }

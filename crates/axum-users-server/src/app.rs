@@ -7,11 +7,17 @@ use axum::Router;
 use axum::http::HeaderName;
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum_users::{
-    AuthBackend, AuthRouterOptions, UsersRouterOptions, UsersState, auth_router, classic_router,
-    register_router, users_router,
+    AuthBackend, AuthRouterOptions, BearerTransport, CookieTransport, UsersRouterOptions,
+    UsersState, auth_router, classic_router, register_router, reset_password_router, users_router,
+    verify_router,
+};
+use axum_users_core::mail::{
+    AccountMailer, EmailTemplates, LinkTemplate, MailError, Mailer, OutboxMailer, RetryingMailer,
+    SmtpMailer,
 };
 use axum_users_core::{
-    Argon2Hasher, HashPool, HashPoolConfig, JwtCodec, JwtStrategy, NoHooks, UserManager,
+    Argon2Hasher, HashPool, HashPoolConfig, JwtCodec, JwtStrategy, NoHooks, PasswordBinding,
+    TokenSettings, UserManager,
 };
 use axum_users_sqlx::SqliteStore;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -19,12 +25,37 @@ use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::config::{Config, Profile};
+use crate::config::{BackendKind, Config, ConfigError, Profile};
 use crate::database::DatabaseKind;
 use crate::error::ServerError;
 
 /// The server's user type: no custom fields.
 pub type Extra = ();
+
+/// The assembled application.
+#[derive(Debug)]
+pub struct App {
+    /// The router, ready to serve.
+    pub router: Router,
+    /// Its state (for draining background work at shutdown).
+    pub state: UsersState<Extra>,
+}
+
+/// Derives a purpose-specific secret from the main one, so reset and verification tokens can
+/// never be replayed as access tokens (or each other) even when only one secret is configured.
+fn derive_secret(main: &str, purpose: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::new()
+        .chain_update(b"axum-users/")
+        .chain_update(purpose.as_bytes())
+        .chain_update([0])
+        .chain_update(main.as_bytes())
+        .finalize();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(digest)
+        .into_bytes()
+}
 
 /// Opens the store (migrating it unless told not to) and builds the manager.
 ///
@@ -48,37 +79,151 @@ pub async fn manager(config: &Config, migrate: bool) -> Result<UserManager<Extra
     Ok(UserManager::new(Arc::new(store), hasher, Arc::new(NoHooks)))
 }
 
+fn backends(config: &Config, codec: &JwtCodec) -> Result<Vec<AuthBackend<Extra>>, ServerError> {
+    let binding = match (
+        config.revoke_on_password_change,
+        config.require_token_binding,
+    ) {
+        (false, _) => PasswordBinding::Off,
+        (true, false) => PasswordBinding::Bind,
+        (true, true) => PasswordBinding::Require,
+    };
+    let jwt = Arc::new(
+        JwtStrategy::new(codec.clone(), config.jwt_lifetime_seconds).password_binding(binding),
+    );
+    config
+        .backends
+        .iter()
+        .map(|kind| match kind {
+            BackendKind::Jwt => Ok(AuthBackend::new(
+                "jwt",
+                Arc::new(BearerTransport),
+                jwt.clone(),
+            )),
+            BackendKind::Cookie => {
+                let c = &config.cookie;
+                let transport = CookieTransport::new()
+                    .name(c.name.clone())
+                    .max_age(c.max_age)
+                    .domain(c.domain.clone())
+                    .secure(c.secure)
+                    .csrf_protection(c.csrf)
+                    .trusted_origins(c.trusted_origins.clone());
+                Ok(AuthBackend::new("cookie", Arc::new(transport), jwt.clone()))
+            }
+            BackendKind::Database | BackendKind::Redis => {
+                Err(ServerError::Config(ConfigError::new(
+                    "AXUM_USERS_BACKENDS",
+                    format!(
+                        "the {} backend is not available in this build yet",
+                        kind.name()
+                    ),
+                )))
+            }
+        })
+        .collect()
+}
+
+/// The mailer of reset and verification emails: SMTP when configured, else `.eml` files in
+/// the outbox folder; retried with backoff either way.
+///
+/// # Errors
+/// A bad SMTP URL, sender, link template, template folder or outbox folder.
+pub fn account_mailer(config: &Config) -> Result<AccountMailer, ServerError> {
+    let m = &config.mail;
+    let bad = |setting: &'static str| move |e: MailError| ConfigError::new(setting, e.to_string());
+    let transport: Arc<dyn Mailer> = match &m.smtp_url {
+        Some(url) => {
+            let smtp = SmtpMailer::from_url(url, &m.from).map_err(bad("AXUM_USERS_SMTP_URL"))?;
+            tracing::info!(server = smtp.server(), "emails go out over SMTP");
+            Arc::new(RetryingMailer::new(smtp))
+        }
+        None => {
+            let outbox =
+                OutboxMailer::new(&m.outbox, &m.from).map_err(bad("AXUM_USERS_MAIL_OUTBOX"))?;
+            tracing::info!(folder = %m.outbox.display(), "no AXUM_USERS_SMTP_URL: emails are written to the outbox folder");
+            Arc::new(RetryingMailer::new(outbox))
+        }
+    };
+    let templates = match &m.templates {
+        Some(dir) => EmailTemplates::from_dir(dir).map_err(bad("AXUM_USERS_MAIL_TEMPLATES"))?,
+        None => EmailTemplates::builtin(),
+    };
+    let reset = LinkTemplate::new(&config.link_template(&m.reset_url_template))
+        .map_err(bad("AXUM_USERS_RESET_URL_TEMPLATE"))?;
+    let verify = LinkTemplate::new(&config.link_template(&m.verify_url_template))
+        .map_err(bad("AXUM_USERS_VERIFY_URL_TEMPLATE"))?;
+    Ok(AccountMailer::new(transport, templates, reset, verify))
+}
+
 /// Builds the whole HTTP application.
 ///
 /// # Errors
 /// A bad secret, or a database that cannot be opened or migrated.
-pub async fn build(config: &Config) -> Result<Router, ServerError> {
+pub async fn build(config: &Config) -> Result<App, ServerError> {
     let secret = crate::secret::load_or_create(config.secret.as_deref(), &config.secret_file)?;
     let codec = JwtCodec::hs256(secret.as_bytes())
-        .map_err(|e| crate::config::ConfigError::new("AXUM_USERS_SECRET", e.to_string()))?;
-    let manager = manager(config, true).await?;
-    let jwt = AuthBackend::bearer_jwt("jwt", JwtStrategy::new(codec, config.jwt_lifetime_seconds));
-    let state = UsersState::new(manager, vec![jwt.clone()]);
+        .map_err(|e| ConfigError::new("AXUM_USERS_SECRET", e.to_string()))?;
+    let reset = config.reset_secret.as_ref().map_or_else(
+        || derive_secret(&secret, "reset"),
+        |s| s.clone().into_bytes(),
+    );
+    let verify = config.verify_secret.as_ref().map_or_else(
+        || derive_secret(&secret, "verify"),
+        |s| s.clone().into_bytes(),
+    );
+    let tokens = TokenSettings::new(&reset, &verify)
+        .map_err(|e| ConfigError::new("AXUM_USERS_SECRET", e.to_string()))?;
+    let hooks = Arc::new(crate::hooks::MailHooks::new(account_mailer(config)?));
+    let manager = manager(config, true)
+        .await?
+        .with_tokens(tokens)
+        .with_hooks(hooks);
+    let backends = backends(config, &codec)?;
+    let state = UsersState::new(manager, backends.clone());
     let verification = config.requires_verification;
 
     let (api, doc) = match config.profile {
         Profile::V15 => {
-            let api = Router::new()
+            let mut api = Router::new();
+            for backend in backends {
+                let prefix = format!("/auth/{}", backend.name());
+                api = api.nest(
+                    &prefix,
+                    auth_router(
+                        backend,
+                        AuthRouterOptions {
+                            requires_verification: verification,
+                        },
+                    ),
+                );
+            }
+            let api = api
                 .nest(
-                    "/auth/jwt",
-                    auth_router(jwt, AuthRouterOptions { requires_verification: verification }),
+                    "/auth",
+                    register_router::<Extra, _>()
+                        .merge(reset_password_router::<Extra, _>())
+                        .merge(verify_router::<Extra, _>()),
                 )
-                .nest("/auth", register_router::<Extra, _>())
                 .nest(
                     "/users",
-                    users_router::<Extra, _>(UsersRouterOptions { requires_verification: verification }),
+                    users_router::<Extra, _>(UsersRouterOptions {
+                        requires_verification: verification,
+                    }),
                 );
             (api, crate::docs::v15_document(config))
         }
         Profile::Classic => {
             let prefix = config.classic_prefix.as_str();
+            let jwt = backends.into_iter().next().ok_or_else(|| {
+                ConfigError::new("AXUM_USERS_BACKENDS", "the classic profile needs a backend")
+            })?;
             let routes = classic_router(jwt);
-            let api = if prefix.is_empty() { routes } else { Router::new().nest(prefix, routes) };
+            let api = if prefix.is_empty() {
+                routes
+            } else {
+                Router::new().nest(prefix, routes)
+            };
             (api, crate::docs::classic_document(config))
         }
     };
@@ -89,12 +234,13 @@ pub async fn build(config: &Config) -> Result<Router, ServerError> {
         .url("/openapi.json", doc)
         .config(utoipa_swagger_ui::Config::default().persist_authorization(true))
         .into();
-    Ok(api
+    let router = api
         .merge(docs)
         .fallback(axum_users::not_found)
-        .with_state(state)
+        .with_state(state.clone())
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(TraceLayer::new_for_http())
         .layer(SetSensitiveHeadersLayer::from_shared(sensitive))
-        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid)))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid));
+    Ok(App { router, state })
 }

@@ -55,11 +55,16 @@ pub struct CreateUser {
 ///
 /// # Errors
 /// An invalid email, a taken email, or a database failure.
-pub async fn create_user(config: &Config, args: CreateUser) -> Result<serde_json::Value, ServerError> {
-    let email = email::normalize(&args.email)
-        .map_err(|e| ServerError::Usage(format!("--email: {e}")))?;
+pub async fn create_user(
+    config: &Config,
+    args: CreateUser,
+) -> Result<serde_json::Value, ServerError> {
+    let email =
+        email::normalize(&args.email).map_err(|e| ServerError::Usage(format!("--email: {e}")))?;
     if args.password.is_empty() {
-        return Err(ServerError::Usage("--password: must not be empty".to_owned()));
+        return Err(ServerError::Usage(
+            "--password: must not be empty".to_owned(),
+        ));
     }
     let manager = crate::app::manager(config, true).await?;
     let create = UserCreate {

@@ -30,7 +30,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub(crate) fn new(setting: &'static str, problem: impl Into<String>) -> Self {
-        Self { setting, problem: problem.into() }
+        Self {
+            setting,
+            problem: problem.into(),
+        }
     }
 }
 
@@ -49,7 +52,11 @@ pub struct Argon2Settings {
 impl Default for Argon2Settings {
     fn default() -> Self {
         let p = axum_users_core::Argon2Params::default();
-        Self { memory_kib: p.m_cost, iterations: p.t_cost, parallelism: p.p_cost }
+        Self {
+            memory_kib: p.m_cost,
+            iterations: p.t_cost,
+            parallelism: p.p_cost,
+        }
     }
 }
 
@@ -64,6 +71,12 @@ pub struct Config {
     /// `AXUM_USERS_SECRET`: the signing secret (at least 32 bytes). Unset: read from, or
     /// generated into, `secret_file`.
     pub secret: Option<String>,
+    /// `AXUM_USERS_RESET_SECRET`: signs reset-password tokens (default: derived from the main
+    /// secret).
+    pub reset_secret: Option<String>,
+    /// `AXUM_USERS_VERIFY_SECRET`: signs verification tokens (default: derived from the main
+    /// secret).
+    pub verify_secret: Option<String>,
     /// `AXUM_USERS_SECRET_FILE`: where a generated secret is kept (mode 0600).
     pub secret_file: PathBuf,
     /// `AXUM_USERS_JWT_LIFETIME_SECONDS`: access token lifetime.
@@ -80,6 +93,148 @@ pub struct Config {
     pub argon2: Argon2Settings,
     /// `AXUM_USERS_REQUIRES_VERIFICATION`: login and the users API demand a verified email.
     pub requires_verification: bool,
+    /// `AXUM_USERS_BACKENDS`: the authentication backends, mounted at `/auth/<name>` and tried
+    /// in this order (`jwt`, `cookie`, `database`, `redis`).
+    pub backends: Vec<BackendKind>,
+    /// Cookie transport settings.
+    pub cookie: CookieSettings,
+    /// `AXUM_USERS_REVOKE_ON_PASSWORD_CHANGE`: a password change or reset revokes every token
+    /// issued before it (default on; off is FastAPI Users' behaviour).
+    pub revoke_on_password_change: bool,
+    /// `AXUM_USERS_REQUIRE_TOKEN_BINDING`: refuse JWTs without the password-binding claim (e.g.
+    /// minted by a FastAPI Users deployment sharing the secret). Default off.
+    pub require_token_binding: bool,
+    /// Email settings.
+    pub mail: MailSettings,
+}
+
+/// How reset and verification emails are sent.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailSettings {
+    /// `AXUM_USERS_SMTP_URL` (`smtp://host:port`, `smtp://…?tls=required`, `smtps://user:pass@host`);
+    /// unset: messages go to the outbox folder.
+    pub smtp_url: Option<String>,
+    /// `AXUM_USERS_MAIL_OUTBOX`: where `.eml` files are written without SMTP.
+    pub outbox: PathBuf,
+    /// `AXUM_USERS_MAIL_FROM`: the sender.
+    pub from: String,
+    /// `AXUM_USERS_PUBLIC_URL`: the base of the links in emails (default `http://<bind>`).
+    pub public_url: Option<String>,
+    /// `AXUM_USERS_RESET_URL_TEMPLATE`: the reset link; `{public_url}` and `{token}` are
+    /// replaced.
+    pub reset_url_template: String,
+    /// `AXUM_USERS_VERIFY_URL_TEMPLATE`: the verification link.
+    pub verify_url_template: String,
+    /// `AXUM_USERS_MAIL_TEMPLATES`: a folder whose files override the built-in email templates.
+    pub templates: Option<PathBuf>,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            outbox: PathBuf::from("mail-outbox"),
+            from: "axum-users <no-reply@localhost>".to_owned(),
+            public_url: None,
+            reset_url_template: "{public_url}/reset-password?token={token}".to_owned(),
+            verify_url_template: "{public_url}/verify?token={token}".to_owned(),
+            templates: None,
+        }
+    }
+}
+
+impl Config {
+    /// The base URL of links: the setting, else `http://<bind>`.
+    #[must_use]
+    pub fn public_url(&self) -> String {
+        self.mail
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// A link template with `{public_url}` filled in.
+    #[must_use]
+    pub fn link_template(&self, template: &str) -> String {
+        template.replace("{public_url}", &self.public_url())
+    }
+}
+
+/// An authentication backend the server can mount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// Bearer header × JWT, at `/auth/jwt`.
+    Jwt,
+    /// Cookie × JWT, at `/auth/cookie`.
+    Cookie,
+    /// Bearer header × database tokens, at `/auth/database`.
+    Database,
+    /// Bearer header × Redis tokens, at `/auth/redis`.
+    Redis,
+}
+
+impl BackendKind {
+    /// The backend's name (its mount point under `/auth`).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Jwt => "jwt",
+            Self::Cookie => "cookie",
+            Self::Database => "database",
+            Self::Redis => "redis",
+        }
+    }
+}
+
+impl std::str::FromStr for BackendKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "jwt" => Ok(Self::Jwt),
+            "cookie" => Ok(Self::Cookie),
+            "database" => Ok(Self::Database),
+            "redis" => Ok(Self::Redis),
+            other => Err(format!(
+                "unknown backend {other:?} (jwt, cookie, database, redis)"
+            )),
+        }
+    }
+}
+
+/// The cookie transport's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CookieSettings {
+    /// `AXUM_USERS_COOKIE_NAME` (default `fastapiusersauth`).
+    pub name: String,
+    /// `AXUM_USERS_COOKIE_MAX_AGE` in seconds; unset: a session cookie.
+    pub max_age: Option<u64>,
+    /// `AXUM_USERS_COOKIE_DOMAIN`; unset: the host only.
+    pub domain: Option<String>,
+    /// `AXUM_USERS_COOKIE_SECURE` (default true; plain-HTTP development needs false).
+    pub secure: bool,
+    /// `AXUM_USERS_CSRF`: refuse cookie-authenticated unsafe requests from other origins
+    /// (default true).
+    pub csrf: bool,
+    /// `AXUM_USERS_TRUSTED_ORIGINS`: comma-separated origins allowed past the CSRF check.
+    pub trusted_origins: Vec<String>,
+}
+
+impl Default for CookieSettings {
+    fn default() -> Self {
+        Self {
+            name: "fastapiusersauth".to_owned(),
+            max_age: None,
+            domain: None,
+            secure: true,
+            csrf: true,
+            trusted_origins: Vec::new(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -88,6 +243,8 @@ impl Default for Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
             database_url: "sqlite://axum-users.db".to_owned(),
             secret: None,
+            reset_secret: None,
+            verify_secret: None,
             secret_file: PathBuf::from("axum-users.secret"),
             jwt_lifetime_seconds: 3600,
             profile: Profile::V15,
@@ -96,6 +253,11 @@ impl Default for Config {
             hash_queue_per_worker: 64,
             argon2: Argon2Settings::default(),
             requires_verification: false,
+            backends: vec![BackendKind::Jwt, BackendKind::Cookie],
+            cookie: CookieSettings::default(),
+            revoke_on_password_change: true,
+            require_token_binding: false,
+            mail: MailSettings::default(),
         }
     }
 }
@@ -116,7 +278,10 @@ fn parse_bool(setting: &'static str, raw: &str) -> Result<bool, ConfigError> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" | "" => Ok(false),
-        _ => Err(ConfigError::new(setting, format!("{raw:?} is not a boolean (true or false)"))),
+        _ => Err(ConfigError::new(
+            setting,
+            format!("{raw:?} is not a boolean (true or false)"),
+        )),
     }
 }
 
@@ -129,10 +294,18 @@ impl Config {
         let file = path.map_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE), Path::to_path_buf);
         let mut config = match std::fs::read_to_string(&file) {
             Ok(text) => toml::from_str(&text).map_err(|e| {
-                ConfigError::new("config file", format!("{}: {}", file.display(), e.message()))
+                ConfigError::new(
+                    "config file",
+                    format!("{}: {}", file.display(), e.message()),
+                )
             })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && path.is_none() => Self::default(),
-            Err(e) => return Err(ConfigError::new("config file", format!("{}: {e}", file.display()))),
+            Err(e) => {
+                return Err(ConfigError::new(
+                    "config file",
+                    format!("{}: {e}", file.display()),
+                ));
+            }
         };
         config.overlay_env(|k| std::env::var(k).ok())?;
         config.validate()?;
@@ -158,6 +331,12 @@ impl Config {
         if let Some(v) = get("AXUM_USERS_SECRET") {
             self.secret = Some(v);
         }
+        if let Some(v) = get("AXUM_USERS_RESET_SECRET") {
+            self.reset_secret = Some(v);
+        }
+        if let Some(v) = get("AXUM_USERS_VERIFY_SECRET") {
+            self.verify_secret = Some(v);
+        }
         if let Some(v) = get("AXUM_USERS_SECRET_FILE") {
             self.secret_file = PathBuf::from(v);
         }
@@ -178,12 +357,79 @@ impl Config {
             self.classic_prefix = v;
         }
         set!("AXUM_USERS_HASH_WORKERS", self.hash_workers);
-        set!("AXUM_USERS_HASH_QUEUE_PER_WORKER", self.hash_queue_per_worker);
+        set!(
+            "AXUM_USERS_HASH_QUEUE_PER_WORKER",
+            self.hash_queue_per_worker
+        );
         set!("AXUM_USERS_ARGON2_MEMORY_KIB", self.argon2.memory_kib);
         set!("AXUM_USERS_ARGON2_ITERATIONS", self.argon2.iterations);
         set!("AXUM_USERS_ARGON2_PARALLELISM", self.argon2.parallelism);
         if let Some(v) = get("AXUM_USERS_REQUIRES_VERIFICATION") {
             self.requires_verification = parse_bool("AXUM_USERS_REQUIRES_VERIFICATION", &v)?;
+        }
+        if let Some(v) = get("AXUM_USERS_BACKENDS") {
+            self.backends = v
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(str::parse)
+                .collect::<Result<_, _>>()
+                .map_err(|e| ConfigError::new("AXUM_USERS_BACKENDS", e))?;
+        }
+        if let Some(v) = get("AXUM_USERS_COOKIE_NAME") {
+            self.cookie.name = v;
+        }
+        if let Some(v) = get("AXUM_USERS_COOKIE_MAX_AGE") {
+            self.cookie.max_age = if v.trim().is_empty() {
+                None
+            } else {
+                Some(parse("AXUM_USERS_COOKIE_MAX_AGE", &v)?)
+            };
+        }
+        if let Some(v) = get("AXUM_USERS_COOKIE_DOMAIN") {
+            self.cookie.domain = Some(v).filter(|d| !d.trim().is_empty());
+        }
+        if let Some(v) = get("AXUM_USERS_COOKIE_SECURE") {
+            self.cookie.secure = parse_bool("AXUM_USERS_COOKIE_SECURE", &v)?;
+        }
+        if let Some(v) = get("AXUM_USERS_CSRF") {
+            self.cookie.csrf = parse_bool("AXUM_USERS_CSRF", &v)?;
+        }
+        if let Some(v) = get("AXUM_USERS_TRUSTED_ORIGINS") {
+            self.cookie.trusted_origins = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(v) = get("AXUM_USERS_REVOKE_ON_PASSWORD_CHANGE") {
+            self.revoke_on_password_change =
+                parse_bool("AXUM_USERS_REVOKE_ON_PASSWORD_CHANGE", &v)?;
+        }
+        if let Some(v) = get("AXUM_USERS_REQUIRE_TOKEN_BINDING") {
+            self.require_token_binding = parse_bool("AXUM_USERS_REQUIRE_TOKEN_BINDING", &v)?;
+        }
+        let nonempty = |v: String| Some(v).filter(|s| !s.trim().is_empty());
+        if let Some(v) = get("AXUM_USERS_SMTP_URL") {
+            self.mail.smtp_url = nonempty(v);
+        }
+        if let Some(v) = get("AXUM_USERS_MAIL_OUTBOX") {
+            self.mail.outbox = PathBuf::from(v);
+        }
+        if let Some(v) = get("AXUM_USERS_MAIL_FROM") {
+            self.mail.from = v;
+        }
+        if let Some(v) = get("AXUM_USERS_PUBLIC_URL") {
+            self.mail.public_url = nonempty(v);
+        }
+        if let Some(v) = get("AXUM_USERS_RESET_URL_TEMPLATE") {
+            self.mail.reset_url_template = v;
+        }
+        if let Some(v) = get("AXUM_USERS_VERIFY_URL_TEMPLATE") {
+            self.mail.verify_url_template = v;
+        }
+        if let Some(v) = get("AXUM_USERS_MAIL_TEMPLATES") {
+            self.mail.templates = nonempty(v).map(PathBuf::from);
         }
         Ok(())
     }
@@ -195,10 +441,19 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         crate::database::DatabaseKind::from_url(&self.database_url)?;
         if self.jwt_lifetime_seconds == 0 {
-            return Err(ConfigError::new("AXUM_USERS_JWT_LIFETIME_SECONDS", "must be at least 1"));
+            return Err(ConfigError::new(
+                "AXUM_USERS_JWT_LIFETIME_SECONDS",
+                "must be at least 1",
+            ));
         }
         if let Some(secret) = &self.secret {
             crate::secret::check_len("AXUM_USERS_SECRET", secret)?;
+        }
+        if let Some(secret) = &self.reset_secret {
+            crate::secret::check_len("AXUM_USERS_RESET_SECRET", secret)?;
+        }
+        if let Some(secret) = &self.verify_secret {
+            crate::secret::check_len("AXUM_USERS_VERIFY_SECRET", secret)?;
         }
         let prefix = &self.classic_prefix;
         if !prefix.is_empty() && (!prefix.starts_with('/') || prefix.ends_with('/')) {
@@ -207,8 +462,50 @@ impl Config {
                 format!("{prefix:?} must start with '/' and not end with one (e.g. /users)"),
             ));
         }
+        if self.backends.is_empty() {
+            return Err(ConfigError::new(
+                "AXUM_USERS_BACKENDS",
+                "at least one backend is needed (jwt, cookie, database, redis)",
+            ));
+        }
+        for (i, b) in self.backends.iter().enumerate() {
+            if self.backends[..i].contains(b) {
+                return Err(ConfigError::new(
+                    "AXUM_USERS_BACKENDS",
+                    format!("{} is listed twice", b.name()),
+                ));
+            }
+        }
+        let name = &self.cookie.name;
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            return Err(ConfigError::new(
+                "AXUM_USERS_COOKIE_NAME",
+                format!("{name:?} is not a valid cookie name"),
+            ));
+        }
+        use axum_users_core::mail::LinkTemplate;
+        for (setting, template) in [
+            (
+                "AXUM_USERS_RESET_URL_TEMPLATE",
+                &self.mail.reset_url_template,
+            ),
+            (
+                "AXUM_USERS_VERIFY_URL_TEMPLATE",
+                &self.mail.verify_url_template,
+            ),
+        ] {
+            LinkTemplate::new(&self.link_template(template))
+                .map_err(|e| ConfigError::new(setting, format!("{template:?}: {e}")))?;
+        }
         if self.hash_queue_per_worker == 0 {
-            return Err(ConfigError::new("AXUM_USERS_HASH_QUEUE_PER_WORKER", "must be at least 1"));
+            return Err(ConfigError::new(
+                "AXUM_USERS_HASH_QUEUE_PER_WORKER",
+                "must be at least 1",
+            ));
         }
         let a = self.argon2;
         if argon2_params(a).is_none() {
@@ -249,7 +546,11 @@ mod tests {
 
     fn with_env(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let mut c = Config::default();
-        c.overlay_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned()))?;
+        c.overlay_env(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        })?;
         c.validate()?;
         Ok(c)
     }
@@ -265,11 +566,19 @@ mod tests {
 
     #[test]
     fn env_overrides_and_errors_name_the_setting() {
-        let c = with_env(&[("AXUM_USERS_PROFILE", "classic"), ("AXUM_USERS_BIND", "0.0.0.0:9")]).unwrap();
+        let c = with_env(&[
+            ("AXUM_USERS_PROFILE", "classic"),
+            ("AXUM_USERS_BIND", "0.0.0.0:9"),
+        ])
+        .unwrap();
         assert_eq!(c.profile, Profile::Classic);
         assert_eq!(c.bind.port(), 9);
         let e = with_env(&[("AXUM_USERS_BIND", "nowhere")]).unwrap_err();
-        assert!(e.to_string().starts_with("AXUM_USERS_BIND: \"nowhere\" is not valid"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("AXUM_USERS_BIND: \"nowhere\" is not valid"),
+            "{e}"
+        );
         let e = with_env(&[("AXUM_USERS_DATABASE_URL", "oracle://x")]).unwrap_err();
         assert!(e.to_string().starts_with("AXUM_USERS_DATABASE_URL:"), "{e}");
         let e = with_env(&[("AXUM_USERS_SECRET", "short")]).unwrap_err();
@@ -284,7 +593,11 @@ mod tests {
     fn toml_file_is_read_and_unknown_keys_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
-        std::fs::write(&path, "bind = \"127.0.0.1:9999\"\njwt_lifetime_seconds = 60\n[argon2]\nmemory_kib = 1024\n").unwrap();
+        std::fs::write(
+            &path,
+            "bind = \"127.0.0.1:9999\"\njwt_lifetime_seconds = 60\n[argon2]\nmemory_kib = 1024\n",
+        )
+        .unwrap();
         let c = Config::load(Some(&path)).unwrap();
         assert_eq!(c.bind.port(), 9999);
         assert_eq!(c.argon2.memory_kib, 1024);

@@ -17,6 +17,7 @@
 //! - [`database`]: the store picked by the database URL's scheme.
 //! - [`app`]: the router assembled from the settings.
 //! - [`docs`]: the OpenAPI documents served at `/openapi.json` and `/docs`.
+//! - [`hooks`]: reset and verification tokens sent by email.
 //! - [`server`]: [`server::run`] and graceful shutdown.
 //! - [`cli`]: the `create-user` and `migrate` commands.
 #![deny(missing_docs)]
@@ -27,6 +28,7 @@ pub mod config;
 pub mod database;
 pub mod docs;
 mod error;
+pub mod hooks;
 pub mod secret;
 pub mod server;
 

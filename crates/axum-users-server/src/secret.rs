@@ -19,7 +19,10 @@ pub fn check_len(setting: &'static str, secret: &str) -> Result<(), ConfigError>
     if secret.len() < MIN_SECRET_BYTES {
         return Err(ConfigError::new(
             setting,
-            format!("the secret must be at least {MIN_SECRET_BYTES} bytes (it has {})", secret.len()),
+            format!(
+                "the secret must be at least {MIN_SECRET_BYTES} bytes (it has {})",
+                secret.len()
+            ),
         ));
     }
     Ok(())
@@ -46,8 +49,9 @@ pub fn load_or_create(configured: Option<&str>, file: &Path) -> Result<String, C
             let mut bytes = [0u8; 32];
             rand::rng().fill_bytes(&mut bytes);
             let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-            write_private(file, &secret)
-                .map_err(|e| ConfigError::new(setting, format!("cannot write {}: {e}", file.display())))?;
+            write_private(file, &secret).map_err(|e| {
+                ConfigError::new(setting, format!("cannot write {}: {e}", file.display()))
+            })?;
             tracing::warn!(
                 file = %file.display(),
                 "no AXUM_USERS_SECRET set: generated a signing secret into this file; \
@@ -55,7 +59,10 @@ pub fn load_or_create(configured: Option<&str>, file: &Path) -> Result<String, C
             );
             Ok(secret)
         }
-        Err(e) => Err(ConfigError::new(setting, format!("cannot read {}: {e}", file.display()))),
+        Err(e) => Err(ConfigError::new(
+            setting,
+            format!("cannot read {}: {e}", file.display()),
+        )),
     }
 }
 
@@ -82,7 +89,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         assert_eq!(load_or_create(None, &file).unwrap(), a);
         std::fs::write(&file, "short\n").unwrap();

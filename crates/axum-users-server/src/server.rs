@@ -9,6 +9,9 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::error::ServerError;
 
+/// How long a shutdown waits for background work (emails) to finish.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Serves until `shutdown` completes, then finishes the requests in flight.
 ///
 /// # Errors
@@ -20,9 +23,25 @@ pub async fn run(
 ) -> Result<(), ServerError> {
     let app = crate::app::build(&config).await?;
     tracing::info!(address = %listener.local_addr()?, profile = ?config.profile, "axum-users listening");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        app.router
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    // Let work answered with 202 (reset and verification emails) finish, within reason.
+    let background = app.state.background();
+    background.close();
+    if tokio::time::timeout(DRAIN_TIMEOUT, background.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            pending = background.len(),
+            "background work still running at shutdown"
+        );
+    }
     tracing::info!("axum-users stopped");
     Ok(())
 }

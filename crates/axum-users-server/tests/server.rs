@@ -41,7 +41,11 @@ async fn start(config: Config) -> Running {
     let task = tokio::spawn(server::run(listener, config, async move {
         let _ = rx.await;
     }));
-    Running { base: format!("http://{addr}"), stop: Some(tx), task }
+    Running {
+        base: format!("http://{addr}"),
+        stop: Some(tx),
+        task,
+    }
 }
 
 #[tokio::test]
@@ -61,25 +65,49 @@ async fn v15_register_login_me_logout_then_graceful_stop() {
 
     let r = http
         .post(format!("{}/auth/jwt/login", srv.base))
-        .form(&[("username", "Lancelot@Camelot.bt"), ("password", "guinevere")])
+        .form(&[
+            ("username", "Lancelot@Camelot.bt"),
+            ("password", "guinevere"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let token = r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    let token = r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
-    let r = http.get(format!("{}/users/me", srv.base)).bearer_auth(&token).send().await.unwrap();
+    let r = http
+        .get(format!("{}/users/me", srv.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.headers().contains_key("x-request-id"));
     assert_eq!(r.json::<Value>().await.unwrap(), created);
 
-    let r = http.post(format!("{}/auth/jwt/logout", srv.base)).bearer_auth(&token).send().await.unwrap();
+    let r = http
+        .post(format!("{}/auth/jwt/logout", srv.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
 
-    let r = http.get(format!("{}/openapi.json", srv.base)).send().await.unwrap();
+    let r = http
+        .get(format!("{}/openapi.json", srv.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["openapi"], "3.1.0");
-    let r = http.get(format!("{}/docs/", srv.base)).send().await.unwrap();
+    let r = http
+        .get(format!("{}/docs/", srv.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("swagger-ui"));
 
@@ -115,25 +143,44 @@ async fn classic_profile_serves_the_2019_contract() {
 
     let r = http
         .post(format!("{}/login", srv.base))
-        .form(&[("username", "king.arthur@camelot.bt"), ("password", "guinevere")])
+        .form(&[
+            ("username", "king.arthur@camelot.bt"),
+            ("password", "guinevere"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body.as_object().unwrap().keys().collect::<Vec<_>>(), ["token"]);
+    assert_eq!(
+        body.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["token"]
+    );
 
     let r = http
         .post(format!("{}/login", srv.base))
-        .form(&[("username", "king.arthur@camelot.bt"), ("password", "wrong")])
+        .form(&[
+            ("username", "king.arthur@camelot.bt"),
+            ("password", "wrong"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    let r = http.post(format!("{}/login", srv.base)).json(&json!({})).send().await.unwrap();
+    let r = http
+        .post(format!("{}/login", srv.base))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 422);
     // v15 routes are not mounted in this profile.
-    let r = http.post(format!("{}/auth/register", srv.base)).json(&json!({})).send().await.unwrap();
+    let r = http
+        .post(format!("{}/auth/register", srv.base))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     srv.stop().await;
 }
@@ -184,7 +231,10 @@ async fn create_user_makes_a_superuser_the_api_recognises() {
     let http = reqwest::Client::new();
     let token = http
         .post(format!("{}/auth/jwt/login", srv.base))
-        .form(&[("username", "merlin@avalon.bt"), ("password", "magic-words")])
+        .form(&[
+            ("username", "merlin@avalon.bt"),
+            ("password", "magic-words"),
+        ])
         .send()
         .await
         .unwrap()
@@ -195,7 +245,12 @@ async fn create_user_makes_a_superuser_the_api_recognises() {
         .unwrap()
         .to_owned();
     let id = created["id"].as_str().unwrap();
-    let r = http.get(format!("{}/users/{id}", srv.base)).bearer_auth(&token).send().await.unwrap();
+    let r = http
+        .get(format!("{}/users/{id}", srv.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap(), created);
     srv.stop().await;
@@ -207,13 +262,17 @@ async fn bad_settings_fail_with_one_line_naming_the_setting() {
     let mut c = config(dir.path(), Profile::V15);
     c.secret = Some("too short".into());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let err = server::run(listener, c, std::future::pending()).await.unwrap_err();
+    let err = server::run(listener, c, std::future::pending())
+        .await
+        .unwrap_err();
     assert!(err.to_string().starts_with("AXUM_USERS_SECRET:"), "{err}");
 
     let mut c = config(dir.path(), Profile::V15);
     c.database_url = "sqlite:///nonexistent-dir/for/sure/users.db".into();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let err = server::run(listener, c, std::future::pending()).await.unwrap_err();
+    let err = server::run(listener, c, std::future::pending())
+        .await
+        .unwrap_err();
     let line = err.to_string();
     assert!(line.starts_with("AXUM_USERS_DATABASE_URL:"), "{line}");
     assert!(!line.contains('\n'));

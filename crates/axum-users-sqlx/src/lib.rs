@@ -1,19 +1,40 @@
-//! SQL stores for [axum-users](https://docs.rs/axum-users), on sqlx.
+//! SQL stores for [axum-users](https://docs.rs/axum-users), on sqlx: [`SqliteStore`],
+//! [`PgStore`] (PostgreSQL) and [`MySqlStore`] (MariaDB, MySQL), each with embedded
+//! migrations, and [`connect_any`] to pick one from a database URL.
 //!
 //! Tables follow fastapi-users-db-sqlalchemy (`user`, later `accesstoken`, `oauth_account`), so
 //! a database made by FastAPI Users can be served as it is; what axum-users adds lives in tables
-//! of its own (`axum_users_*`) and in indexes.
+//! of its own (`axum_users_*`), in indexes, and on MariaDB/MySQL in one generated column
+//! (`user.email_lower`, for case-insensitive uniqueness).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), axum_users_sqlx::SqlStoreError> {
-//! let store = axum_users_sqlx::SqliteStore::<()>::connect("sqlite://users.db").await?;
+//! use axum_users_sqlx::{PoolSettings, connect_any};
+//!
+//! let store = connect_any::<()>("sqlite://users.db", PoolSettings::default()).await?;
 //! store.migrate().await?;
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]
 
+mod any;
 mod error;
+mod extra;
+mod mysql;
+mod pool;
+mod postgres;
 mod sqlite;
 
+pub use any::{AnyUserStore, StoreKind, connect_any};
 pub use error::SqlStoreError;
+pub use mysql::{MySqlStore, mysql_migrator};
+pub use pool::PoolSettings;
+pub use postgres::{PgStore, postgres_migrator};
 pub use sqlite::{SqliteStore, sqlite_migrator};
+
+/// The SQL the stores run, exposed only so that tests can `EXPLAIN` it. Not an API.
+#[doc(hidden)]
+pub mod __sql {
+    pub use crate::mysql::sql as mysql;
+    pub use crate::postgres::sql as postgres;
+}

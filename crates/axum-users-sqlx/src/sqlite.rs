@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use axum_users_core::{StoreError, User, UserExtra, UserPatch, UserStore};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Row as _, SqlitePool};
 use uuid::Uuid;
 
-use crate::error::{SqlStoreError, json_error, store_error};
+use crate::PoolSettings;
+use crate::error::{SqlStoreError, store_error};
+use crate::extra::{parse_id, read_extra, row_error, write_extra};
 
 /// The embedded SQLite migrations.
 #[must_use]
@@ -38,7 +40,10 @@ pub struct SqliteStore<X = ()> {
 
 impl<X> Clone for SqliteStore<X> {
     fn clone(&self) -> Self {
-        Self { pool: self.pool.clone(), _extra: PhantomData }
+        Self {
+            pool: self.pool.clone(),
+            _extra: PhantomData,
+        }
     }
 }
 
@@ -49,8 +54,32 @@ impl<X> SqliteStore<X> {
     /// [`SqlStoreError::Url`] for a URL that does not parse, [`SqlStoreError::Connect`] when
     /// the file cannot be opened.
     pub async fn connect(url: &str) -> Result<Self, SqlStoreError> {
+        let settings = PoolSettings {
+            max_connections: 8,
+            ..PoolSettings::default()
+        };
+        Self::connect_url(url, settings).await
+    }
+
+    /// Opens (creating if missing) the database at a `sqlite:` URL with the given pool
+    /// settings. An in-memory URL (`sqlite::memory:`, `mode=memory`) gets
+    /// [`PoolSettings::in_memory`] whatever is asked, since each connection would otherwise
+    /// see a database of its own, and closing the last one would drop it.
+    ///
+    /// # Errors
+    /// [`SqlStoreError::Url`] for a URL that does not parse, [`SqlStoreError::Connect`] when
+    /// the file cannot be opened.
+    pub async fn connect_url(url: &str, settings: PoolSettings) -> Result<Self, SqlStoreError> {
         let options = SqliteConnectOptions::from_str(url).map_err(SqlStoreError::Url)?;
-        Self::connect_with(options, 8).await
+        let settings = if url.contains(":memory:") || url.contains("mode=memory") {
+            PoolSettings {
+                acquire_timeout: settings.acquire_timeout,
+                ..PoolSettings::in_memory()
+            }
+        } else {
+            settings
+        };
+        Self::connect_with(options, settings).await
     }
 
     /// A private in-memory database (one connection), for tests and examples.
@@ -58,18 +87,19 @@ impl<X> SqliteStore<X> {
     /// # Errors
     /// [`SqlStoreError::Connect`] if SQLite cannot start.
     pub async fn in_memory() -> Result<Self, SqlStoreError> {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:").map_err(SqlStoreError::Url)?;
-        let store = Self::connect_with(options, 1).await?;
-        Ok(store)
+        let options =
+            SqliteConnectOptions::from_str("sqlite::memory:").map_err(SqlStoreError::Url)?;
+        Self::connect_with(options, PoolSettings::in_memory()).await
     }
 
-    /// Opens a database with explicit options and pool size.
+    /// Opens a database with explicit options and pool settings. WAL mode, foreign keys and
+    /// a 10 s busy timeout are set on top of `options`.
     ///
     /// # Errors
     /// [`SqlStoreError::Connect`] when the database cannot be opened.
     pub async fn connect_with(
         options: SqliteConnectOptions,
-        max_connections: u32,
+        settings: PoolSettings,
     ) -> Result<Self, SqlStoreError> {
         let options = options
             .create_if_missing(true)
@@ -77,14 +107,15 @@ impl<X> SqliteStore<X> {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
+        let pool: SqlitePool = settings
+            .pool_options()
             .connect_with(options)
             .await
             .map_err(SqlStoreError::Connect)?;
-        Ok(Self { pool, _extra: PhantomData })
+        Ok(Self {
+            pool,
+            _extra: PhantomData,
+        })
     }
 
     /// Applies the embedded migrations.
@@ -104,39 +135,17 @@ impl<X> SqliteStore<X> {
     }
 }
 
-/// Reads custom fields; a user without a row (made by FastAPI Users, say) reads as `{}`, so
-/// fields with `#[serde(default)]` get their defaults.
-fn read_extra<X: UserExtra>(data: Option<&str>) -> Result<X, StoreError> {
-    match data {
-        Some(json) => serde_json::from_str(json).map_err(json_error),
-        None => serde_json::from_str("{}")
-            .or_else(|_| serde_json::from_value(serde_json::Value::Null))
-            .map_err(json_error),
-    }
-}
-
-/// Custom fields as stored; `None` when there is nothing to store (`()`).
-fn write_extra<X: UserExtra>(extra: &X) -> Result<Option<String>, StoreError> {
-    let value = serde_json::to_value(extra).map_err(json_error)?;
-    if value.is_null() {
-        return Ok(None);
-    }
-    serde_json::to_string(&value).map(Some).map_err(json_error)
-}
-
 fn row_to_user<X: UserExtra>(row: &sqlx::sqlite::SqliteRow) -> Result<User<X>, StoreError> {
-    let backend = |e: sqlx::Error| StoreError::Backend(Box::new(e));
-    let id: String = row.try_get(0).map_err(backend)?;
-    let id = Uuid::parse_str(&id).map_err(|e| StoreError::Backend(Box::new(e)))?;
-    let data: Option<String> = row.try_get(6).map_err(backend)?;
+    let id: &str = row.try_get(0).map_err(row_error)?;
+    let data: Option<&str> = row.try_get(6).map_err(row_error)?;
     Ok(User {
-        id,
-        email: row.try_get(1).map_err(backend)?,
-        hashed_password: row.try_get(2).map_err(backend)?,
-        is_active: row.try_get(3).map_err(backend)?,
-        is_superuser: row.try_get(4).map_err(backend)?,
-        is_verified: row.try_get(5).map_err(backend)?,
-        extra: read_extra(data.as_deref())?,
+        id: parse_id(id)?,
+        email: row.try_get(1).map_err(row_error)?,
+        hashed_password: row.try_get(2).map_err(row_error)?,
+        is_active: row.try_get(3).map_err(row_error)?,
+        is_superuser: row.try_get(4).map_err(row_error)?,
+        is_verified: row.try_get(5).map_err(row_error)?,
+        extra: read_extra(data)?,
     })
 }
 
@@ -163,7 +172,11 @@ impl<X: UserExtra> UserStore<X> for SqliteStore<X> {
     async fn create(&self, user: User<X>) -> Result<User<X>, StoreError> {
         let extra = write_extra(&user.extra)?;
         let id = user.id.hyphenated().to_string();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(store_error)?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(store_error)?;
         sqlx::query(
             r#"INSERT INTO "user" (id, email, hashed_password, is_active, is_superuser, is_verified)
                VALUES (?1, ?2, ?3, ?4, ?5, ?6)"#,
@@ -192,7 +205,11 @@ impl<X: UserExtra> UserStore<X> for SqliteStore<X> {
     async fn update(&self, id: Uuid, patch: UserPatch<X>) -> Result<Option<User<X>>, StoreError> {
         let extra = patch.extra.as_ref().map(write_extra).transpose()?.flatten();
         let id = id.hyphenated().to_string();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(store_error)?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(store_error)?;
         let changed = sqlx::query(
             r#"UPDATE "user" SET
                 email = COALESCE(?1, email),
@@ -254,7 +271,10 @@ impl<X> SqliteStore<X> {
     where
         X: UserExtra,
     {
-        let rows = sqlx::query(SELECT_ALL).fetch_all(&self.pool).await.map_err(store_error)?;
+        let rows = sqlx::query(SELECT_ALL)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error)?;
         rows.iter().map(row_to_user).collect()
     }
 }

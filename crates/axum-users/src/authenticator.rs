@@ -31,7 +31,11 @@ pub struct Requirement {
 
 impl Requirement {
     /// An active user.
-    pub const ACTIVE: Self = Self { active: true, verified: false, superuser: false };
+    pub const ACTIVE: Self = Self {
+        active: true,
+        verified: false,
+        superuser: false,
+    };
 
     /// Adds the verified requirement when `required`.
     #[must_use]
@@ -52,11 +56,14 @@ impl Requirement {
     /// # Errors
     /// [`ApiError::Unauthorized`] or [`ApiError::Forbidden`].
     pub fn check<X>(self, auth: Option<Authenticated<X>>) -> Result<Authenticated<X>, ApiError> {
-        let Some(auth) = auth else { return Err(ApiError::Unauthorized) };
+        let Some(auth) = auth else {
+            return Err(ApiError::Unauthorized);
+        };
         if self.active && !auth.user.is_active {
             return Err(ApiError::Unauthorized);
         }
-        if (self.verified && !auth.user.is_verified) || (self.superuser && !auth.user.is_superuser) {
+        if (self.verified && !auth.user.is_verified) || (self.superuser && !auth.user.is_superuser)
+        {
             return Err(ApiError::Forbidden);
         }
         Ok(auth)
@@ -71,7 +78,9 @@ pub struct Authenticator<X = ()> {
 
 impl<X: UserExtra> std::fmt::Debug for Authenticator<X> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.backends.iter().map(|b| b.name())).finish()
+        f.debug_list()
+            .entries(self.backends.iter().map(|b| b.name()))
+            .finish()
     }
 }
 
@@ -98,10 +107,16 @@ impl<X: UserExtra> Authenticator<X> {
         manager: &UserManager<X>,
     ) -> Result<Option<Authenticated<X>>, ApiError> {
         for (index, backend) in self.backends.iter().enumerate() {
-            let Some(token) = backend.transport().token(parts) else { continue };
+            let Some(token) = backend.transport().token(parts) else {
+                continue;
+            };
             if let Some(user) = backend.strategy().read_token(&token, manager).await? {
                 backend.transport().check_request(parts)?;
-                return Ok(Some(Authenticated { user, token, backend: index }));
+                return Ok(Some(Authenticated {
+                    user,
+                    token,
+                    backend: index,
+                }));
             }
         }
         Ok(None)

@@ -34,7 +34,9 @@ impl<X> Clone for AuthBackend<X> {
 
 impl<X> std::fmt::Debug for AuthBackend<X> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthBackend").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("AuthBackend")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -45,7 +47,11 @@ impl<X: UserExtra> AuthBackend<X> {
         transport: Arc<dyn Transport>,
         strategy: Arc<dyn Strategy<X>>,
     ) -> Self {
-        Self { name: name.into(), transport, strategy }
+        Self {
+            name: name.into(),
+            transport,
+            strategy,
+        }
     }
 
     /// The usual pair: bearer header × JWT.

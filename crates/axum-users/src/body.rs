@@ -23,20 +23,28 @@ pub(crate) enum Body {
 
 /// Reads the whole body, at most [`MAX_BODY_BYTES`]; more is a 413.
 pub(crate) async fn read_bytes(body: AxumBody) -> Result<bytes::Bytes, ApiError> {
-    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|e| {
-        if e.into_inner().is::<http_body_util::LengthLimitError>() {
-            ApiError::PayloadTooLarge
-        } else {
-            ApiError::BadRequest("There was an error parsing the body")
-        }
-    })
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| {
+            if e.into_inner().is::<http_body_util::LengthLimitError>() {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest("There was an error parsing the body")
+            }
+        })
 }
 
 fn content_type(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|s| s.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .map(|s| {
+            s.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
 }
 
 /// Whether a content type is JSON (`application/json` or `application/*+json`).
@@ -58,21 +66,27 @@ pub(crate) fn decode_json(headers: &HeaderMap, bytes: &[u8]) -> Result<Body, Api
     let Ok(text) = std::str::from_utf8(bytes) else {
         return Err(ApiError::BadRequest("There was an error parsing the body"));
     };
-    serde_json::from_str::<Value>(text).map(Body::Json).map_err(|e| {
-        let offset = byte_offset(text, e.line(), e.column());
-        ApiError::Validation(vec![ValidationItem {
-            kind: "json_invalid",
-            loc: vec![json!("body"), json!(offset)],
-            msg: "JSON decode error".to_owned(),
-            input: json!({}),
-            ctx: Some(json!({ "error": e.to_string() })),
-        }])
-    })
+    serde_json::from_str::<Value>(text)
+        .map(Body::Json)
+        .map_err(|e| {
+            let offset = byte_offset(text, e.line(), e.column());
+            ApiError::Validation(vec![ValidationItem {
+                kind: "json_invalid",
+                loc: vec![json!("body"), json!(offset)],
+                msg: "JSON decode error".to_owned(),
+                input: json!({}),
+                ctx: Some(json!({ "error": e.to_string() })),
+            }])
+        })
 }
 
 /// Turns serde_json's 1-based line/column into a character offset, as Python's `JSONDecodeError.pos`.
 fn byte_offset(text: &str, line: usize, column: usize) -> usize {
-    let before: usize = text.split('\n').take(line.saturating_sub(1)).map(|l| l.chars().count() + 1).sum();
+    let before: usize = text
+        .split('\n')
+        .take(line.saturating_sub(1))
+        .map(|l| l.chars().count() + 1)
+        .sum();
     (before + column.saturating_sub(1)).min(text.chars().count())
 }
 
@@ -80,7 +94,9 @@ fn byte_offset(text: &str, line: usize, column: usize) -> usize {
 /// content type reads as an empty form, as FastAPI does for its form models.
 pub(crate) fn decode_form(headers: &HeaderMap, bytes: &[u8]) -> Vec<(String, String)> {
     match content_type(headers).as_deref() {
-        Some("application/x-www-form-urlencoded") => form_urlencoded::parse(bytes).into_owned().collect(),
+        Some("application/x-www-form-urlencoded") => {
+            form_urlencoded::parse(bytes).into_owned().collect()
+        }
         _ => Vec::new(),
     }
 }

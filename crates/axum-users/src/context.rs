@@ -3,8 +3,8 @@
 use std::net::SocketAddr;
 
 use axum::extract::ConnectInfo;
-use axum::http::request::Parts;
 use axum::http::header::USER_AGENT;
+use axum::http::request::Parts;
 use axum_users_core::RequestContext;
 
 /// What hooks learn of a request: the peer address (when the app was served with
@@ -12,10 +12,17 @@ use axum_users_core::RequestContext;
 #[must_use]
 pub fn request_context(parts: &Parts) -> RequestContext {
     let header = |name: &str| {
-        parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
     };
     RequestContext::new(
-        parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()),
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip()),
         header(USER_AGENT.as_str()),
         header("x-request-id"),
     )

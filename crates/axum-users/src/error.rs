@@ -97,7 +97,13 @@ impl ValidationItem {
     /// An item at `body.<field>`.
     #[must_use]
     pub fn at_field(kind: &'static str, field: &str, msg: impl Into<String>, input: Value) -> Self {
-        Self { kind, loc: vec![json!("body"), json!(field)], msg: msg.into(), input, ctx: None }
+        Self {
+            kind,
+            loc: vec![json!("body"), json!(field)],
+            msg: msg.into(),
+            input,
+            ctx: None,
+        }
     }
 
     /// A `missing` item at `body.<field>`.
@@ -149,7 +155,9 @@ pub enum ApiError {
 }
 
 fn detail(status: StatusCode, detail: Value) -> Response {
-    (status, axum::Json(json!({ "detail": detail }))).into_response()
+    let mut body = serde_json::Map::with_capacity(1);
+    body.insert("detail".to_owned(), detail);
+    (status, axum::Json(Value::Object(body))).into_response()
 }
 
 impl IntoResponse for ApiError {
@@ -164,18 +172,26 @@ impl IntoResponse for ApiError {
             Self::Unauthorized => detail(StatusCode::UNAUTHORIZED, json!("Unauthorized")),
             Self::Forbidden => detail(StatusCode::FORBIDDEN, json!("Forbidden")),
             Self::NotFound => detail(StatusCode::NOT_FOUND, json!("Not Found")),
-            Self::PayloadTooLarge => {
-                detail(StatusCode::PAYLOAD_TOO_LARGE, json!("Request body too large"))
-            }
+            Self::PayloadTooLarge => detail(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!("Request body too large"),
+            ),
             Self::Validation(items) => detail(StatusCode::UNPROCESSABLE_ENTITY, json!(items)),
             Self::Unavailable { retry_after } => {
-                let mut r = detail(StatusCode::SERVICE_UNAVAILABLE, json!("Service Unavailable"));
-                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                let mut r = detail(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!("Service Unavailable"),
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
                 r
             }
             Self::Internal(error) => {
                 tracing::error!(error = %error, source = ?error.source(), "internal error");
-                detail(StatusCode::INTERNAL_SERVER_ERROR, json!("Internal Server Error"))
+                detail(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!("Internal Server Error"),
+                )
             }
         }
     }
@@ -207,14 +223,20 @@ pub enum Op {
 pub fn to_api(op: Op, e: ManagerError) -> ApiError {
     use ManagerError as M;
     match (op, e) {
-        (Op::Register, M::UserAlreadyExists) => ApiError::Code(ErrorCode::RegisterUserAlreadyExists),
-        (Op::Register, M::InvalidPassword { reason }) => {
-            ApiError::InvalidPassword { code: ErrorCode::RegisterInvalidPassword, reason }
+        (Op::Register, M::UserAlreadyExists) => {
+            ApiError::Code(ErrorCode::RegisterUserAlreadyExists)
         }
-        (Op::Update, M::UserAlreadyExists) => ApiError::Code(ErrorCode::UpdateUserEmailAlreadyExists),
-        (Op::Update, M::InvalidPassword { reason }) => {
-            ApiError::InvalidPassword { code: ErrorCode::UpdateUserInvalidPassword, reason }
+        (Op::Register, M::InvalidPassword { reason }) => ApiError::InvalidPassword {
+            code: ErrorCode::RegisterInvalidPassword,
+            reason,
+        },
+        (Op::Update, M::UserAlreadyExists) => {
+            ApiError::Code(ErrorCode::UpdateUserEmailAlreadyExists)
         }
+        (Op::Update, M::InvalidPassword { reason }) => ApiError::InvalidPassword {
+            code: ErrorCode::UpdateUserInvalidPassword,
+            reason,
+        },
         (Op::Login, M::UserNotExists | M::UserInactive) => {
             ApiError::Code(ErrorCode::LoginBadCredentials)
         }
@@ -223,23 +245,27 @@ pub fn to_api(op: Op, e: ManagerError) -> ApiError {
             Op::ResetPassword,
             M::InvalidResetPasswordToken | M::UserNotExists | M::UserInactive | M::InvalidId,
         ) => ApiError::Code(ErrorCode::ResetPasswordBadToken),
-        (Op::ResetPassword, M::InvalidPassword { reason }) => {
-            ApiError::InvalidPassword { code: ErrorCode::ResetPasswordInvalidPassword, reason }
-        }
+        (Op::ResetPassword, M::InvalidPassword { reason }) => ApiError::InvalidPassword {
+            code: ErrorCode::ResetPasswordInvalidPassword,
+            reason,
+        },
         (Op::Verify, M::InvalidVerifyToken | M::UserNotExists | M::InvalidId) => {
             ApiError::Code(ErrorCode::VerifyUserBadToken)
         }
-        (Op::Verify, M::UserAlreadyVerified) => ApiError::Code(ErrorCode::VerifyUserAlreadyVerified),
+        (Op::Verify, M::UserAlreadyVerified) => {
+            ApiError::Code(ErrorCode::VerifyUserAlreadyVerified)
+        }
         (Op::Authenticate, M::UserNotExists | M::UserInactive) => ApiError::Unauthorized,
         (_, M::Busy) => ApiError::Unavailable { retry_after: 1 },
-        (_, M::Store(e)) => store_unavailable(e.into()),
-        (_, M::Strategy(StrategyError::Store(e))) => store_unavailable(e.into()),
+        (_, M::Store(e)) => store_unavailable(&e),
+        (_, M::Strategy(StrategyError::Store(e))) => store_unavailable(&e),
+        (_, M::Strategy(StrategyError::Backend(e))) => store_unavailable(&*e),
         (_, other) => ApiError::Internal(Box::new(other)),
     }
 }
 
 /// A store that fails is, from the client's side, a service that is away for a moment.
-fn store_unavailable(error: BoxError) -> ApiError {
+fn store_unavailable(error: &(dyn std::error::Error + 'static)) -> ApiError {
     tracing::error!(error = %error, source = ?error.source(), "store unavailable");
     ApiError::Unavailable { retry_after: 1 }
 }
@@ -258,7 +284,13 @@ mod tests {
     fn the_fifteen_codes_are_spelled_as_the_reference() {
         let spelled: Vec<String> = ErrorCode::ALL
             .iter()
-            .map(|c| serde_json::to_value(c).unwrap().as_str().unwrap().to_owned())
+            .map(|c| {
+                serde_json::to_value(c)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
             .collect();
         assert_eq!(
             spelled,

@@ -17,18 +17,25 @@ pub use self::auth::{AuthRouterOptions, auth_router};
 pub use self::classic::classic_router;
 pub use self::register::register_router;
 pub use self::reset::reset_password_router;
-pub use self::verify::verify_router;
 pub use self::users::{UsersRouterOptions, users_router};
+pub use self::verify::verify_router;
 
 /// `405 {"detail": "Method Not Allowed"}` (axum adds the `Allow` header).
 pub async fn method_not_allowed() -> Response {
-    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(json!({ "detail": "Method Not Allowed" })))
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        axum::Json(json!({ "detail": "Method Not Allowed" })),
+    )
         .into_response()
 }
 
 /// `404 {"detail": "Not Found"}`, for an app's fallback.
 pub async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, axum::Json(json!({ "detail": "Not Found" }))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({ "detail": "Not Found" })),
+    )
+        .into_response()
 }
 
 /// `200 null` / `202 null` bodies: the JSON literal `null`.

@@ -53,7 +53,14 @@ pub struct BearerResponse {
 }
 
 /// Keys of the base user schema; everything else is a custom field (or ignored).
-const BASE_KEYS: [&str; 6] = ["id", "email", "password", "is_active", "is_superuser", "is_verified"];
+const BASE_KEYS: [&str; 6] = [
+    "id",
+    "email",
+    "password",
+    "is_active",
+    "is_superuser",
+    "is_verified",
+];
 
 fn finish<T>(fields: Fields<'_>, value: Option<T>) -> Result<T, ApiError> {
     match value {
@@ -64,7 +71,9 @@ fn finish<T>(fields: Fields<'_>, value: Option<T>) -> Result<T, ApiError> {
 
 /// `UserCreate` from a register body. The privileged flags are type-checked, then left for
 /// the manager to ignore (public registration) or apply (privileged creation).
-pub(crate) fn parse_create<X: UserExtra>(obj: &Map<String, Value>) -> Result<UserCreate<X>, ApiError> {
+pub(crate) fn parse_create<X: UserExtra>(
+    obj: &Map<String, Value>,
+) -> Result<UserCreate<X>, ApiError> {
     let mut f = Fields::new(obj);
     let email = f.required_email("email");
     let password = f.required_str("password");
@@ -151,21 +160,28 @@ pub(crate) fn parse_login(pairs: Vec<(String, String)>) -> Result<LoginForm, Api
     };
     let username = take("username");
     let password = take("password");
-    if let Some(p) = &password {
-        if p.chars().count() > crate::validation::MAX_PASSWORD_CHARS {
+    if let Some(p) = &password
+        && p.chars().count() > crate::validation::MAX_PASSWORD_CHARS
+    {
+        {
             errors.push(
                 ValidationItem::at_field(
                     "string_too_long",
                     "password",
-                    format!("String should have at most {} characters", crate::validation::MAX_PASSWORD_CHARS),
+                    format!(
+                        "String should have at most {} characters",
+                        crate::validation::MAX_PASSWORD_CHARS
+                    ),
                     json!("[redacted]"),
                 )
                 .with_ctx(json!({ "max_length": crate::validation::MAX_PASSWORD_CHARS })),
             );
         }
     }
-    if let Some(g) = form.get("grant_type").and_then(Value::as_str) {
-        if g != "password" {
+    if let Some(g) = form.get("grant_type").and_then(Value::as_str)
+        && g != "password"
+    {
+        {
             errors.push(
                 ValidationItem::at_field(
                     "string_pattern_mismatch",
@@ -178,7 +194,9 @@ pub(crate) fn parse_login(pairs: Vec<(String, String)>) -> Result<LoginForm, Api
         }
     }
     match (username, password) {
-        (Some(username), Some(password)) if errors.is_empty() => Ok(LoginForm { username, password }),
+        (Some(username), Some(password)) if errors.is_empty() => {
+            Ok(LoginForm { username, password })
+        }
         _ => Err(ApiError::Validation(errors)),
     }
 }
@@ -196,7 +214,11 @@ pub(crate) fn parse_login(pairs: Vec<(String, String)>) -> Result<LoginForm, Api
 #[must_use]
 pub fn parse_user_id(s: &str) -> Option<Uuid> {
     let s = s.replace("urn:", "").replace("uuid:", "");
-    let hex: String = s.trim_matches(|c| c == '{' || c == '}').chars().filter(|&c| c != '-').collect();
+    let hex: String = s
+        .trim_matches(|c| c == '{' || c == '}')
+        .chars()
+        .filter(|&c| c != '-')
+        .collect();
     if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
@@ -220,12 +242,22 @@ mod tests {
             is_active: true,
             is_superuser: false,
             is_verified: false,
-            extra: P { first_name: "Arthur".into() },
+            extra: P {
+                first_name: "Arthur".into(),
+            },
         };
         let v = serde_json::to_value(UserRead::from_user(&u)).unwrap();
         assert_eq!(v["first_name"], "Arthur");
         assert!(v.get("hashed_password").is_none());
-        let unit = User { extra: (), ..u.clone() };
+        let unit = User {
+            id: u.id,
+            email: u.email.clone(),
+            hashed_password: u.hashed_password.clone(),
+            is_active: u.is_active,
+            is_superuser: u.is_superuser,
+            is_verified: u.is_verified,
+            extra: (),
+        };
         let v = serde_json::to_value(UserRead::from_user(&unit)).unwrap();
         assert_eq!(v.as_object().unwrap().len(), 5);
     }

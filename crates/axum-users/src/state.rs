@@ -45,7 +45,9 @@ struct Inner<X> {
 
 impl<X> Clone for UsersState<X> {
     fn clone(&self) -> Self {
-        Self { inner: Arc::clone(&self.inner) }
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
     }
 }
 
@@ -80,6 +82,17 @@ impl<X: UserExtra> UsersState<X> {
         self.inner.background.spawn(work);
     }
 
+    /// Revokes every token of `user` in every backend whose strategy keeps state (database,
+    /// Redis); JWTs are refused by their password binding. Called after a password change or
+    /// reset. Failures are logged: the password change itself is committed.
+    pub async fn revoke_all(&self, user: &axum_users_core::User<X>) {
+        for backend in self.inner.authenticator.backends() {
+            if let Err(error) = backend.strategy().revoke_all(user).await {
+                tracing::error!(user_id = %user.id, backend = backend.name(), %error, "could not revoke tokens");
+            }
+        }
+    }
+
     /// The tracker of background work: `close()` then `wait().await` to drain it at shutdown.
     #[must_use]
     pub fn background(&self) -> &TaskTracker {
@@ -107,7 +120,11 @@ impl<X: UserExtra> UsersState<X> {
         parts: &Parts,
         requirement: Requirement,
     ) -> Result<Authenticated<X>, ApiError> {
-        let auth = self.inner.authenticator.authenticate(parts, &self.inner.manager).await?;
+        let auth = self
+            .inner
+            .authenticator
+            .authenticate(parts, &self.inner.manager)
+            .await?;
         requirement.check(auth)
     }
 }

@@ -16,13 +16,15 @@ pub(crate) fn object(body: Body) -> Result<Map<String, Value>, ApiError> {
     match body {
         Body::Json(Value::Object(map)) => Ok(map),
         // FastAPI reads a JSON `null` body as no body at all.
-        Body::Missing | Body::Json(Value::Null) => Err(ApiError::Validation(vec![ValidationItem {
-            kind: "missing",
-            loc: vec![json!("body")],
-            msg: "Field required".to_owned(),
-            input: Value::Null,
-            ctx: None,
-        }])),
+        Body::Missing | Body::Json(Value::Null) => {
+            Err(ApiError::Validation(vec![ValidationItem {
+                kind: "missing",
+                loc: vec![json!("body")],
+                msg: "Field required".to_owned(),
+                input: Value::Null,
+                ctx: None,
+            }]))
+        }
         Body::Json(other) => Err(not_an_object(other)),
         Body::Other(text) => Err(not_an_object(Value::String(text))),
     }
@@ -34,7 +36,10 @@ pub(crate) fn embedded(body: Body, names: &[&str]) -> Result<Map<String, Value>,
     match body {
         Body::Json(Value::Object(map)) => Ok(map),
         _ => Err(ApiError::Validation(
-            names.iter().map(|n| ValidationItem::missing(n, Value::Null)).collect(),
+            names
+                .iter()
+                .map(|n| ValidationItem::missing(n, Value::Null))
+                .collect(),
         )),
     }
 }
@@ -58,7 +63,10 @@ pub(crate) struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     pub(crate) fn new(obj: &'a Map<String, Value>) -> Self {
-        Self { obj, errors: Vec::new() }
+        Self {
+            obj,
+            errors: Vec::new(),
+        }
     }
 
     fn whole(&self) -> Value {
@@ -69,7 +77,8 @@ impl<'a> Fields<'a> {
     pub(crate) fn required_str(&mut self, name: &str) -> Option<&'a str> {
         match self.obj.get(name) {
             None => {
-                self.errors.push(ValidationItem::missing(name, self.whole()));
+                self.errors
+                    .push(ValidationItem::missing(name, self.whole()));
                 None
             }
             Some(v) => self.string(name, v),
@@ -156,12 +165,14 @@ impl<'a> Fields<'a> {
             None if v.is_null() && nullable => None,
             None => {
                 let (kind, msg) = match v {
-                    Value::String(_) | Value::Number(_) => {
-                        ("bool_parsing", "Input should be a valid boolean, unable to interpret input")
-                    }
+                    Value::String(_) | Value::Number(_) => (
+                        "bool_parsing",
+                        "Input should be a valid boolean, unable to interpret input",
+                    ),
                     _ => ("bool_type", "Input should be a valid boolean"),
                 };
-                self.errors.push(ValidationItem::at_field(kind, name, msg, v.clone()));
+                self.errors
+                    .push(ValidationItem::at_field(kind, name, msg, v.clone()));
                 None
             }
         }
@@ -169,7 +180,11 @@ impl<'a> Fields<'a> {
 
     /// Custom fields: the object's remaining keys, read as `X`. For a unit-like `X` (`()`)
     /// there is nothing to read.
-    pub(crate) fn extra<X: DeserializeOwned>(&mut self, base: Option<Value>, known: &[&str]) -> Option<X> {
+    pub(crate) fn extra<X: DeserializeOwned>(
+        &mut self,
+        base: Option<Value>,
+        known: &[&str],
+    ) -> Option<X> {
         let mut merged = match base {
             Some(Value::Object(m)) => m,
             _ => Map::new(),
@@ -198,8 +213,8 @@ fn lax_bool(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
         Value::Number(n) => match n.as_f64() {
-            Some(x) if x == 0.0 => Some(false),
-            Some(x) if x == 1.0 => Some(true),
+            Some(0.0) => Some(false),
+            Some(1.0) => Some(true),
             _ => None,
         },
         Value::String(s) => match s.to_ascii_lowercase().as_str() {
@@ -212,7 +227,10 @@ fn lax_bool(v: &Value) -> Option<bool> {
 }
 
 /// A serde failure on custom fields as one pydantic-shaped item.
-fn serde_item(err: &serde_path_to_error::Error<serde_json::Error>, input: &Value) -> ValidationItem {
+fn serde_item(
+    err: &serde_path_to_error::Error<serde_json::Error>,
+    input: &Value,
+) -> ValidationItem {
     let mut loc = vec![json!("body")];
     for seg in err.path().iter() {
         match seg {
@@ -223,9 +241,18 @@ fn serde_item(err: &serde_path_to_error::Error<serde_json::Error>, input: &Value
         }
     }
     let msg = err.inner().to_string();
-    if let Some(field) = msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+    if let Some(field) = msg
+        .strip_prefix("missing field `")
+        .and_then(|r| r.split('`').next())
+    {
         loc.push(json!(field));
-        return ValidationItem { kind: "missing", loc, msg: "Field required".to_owned(), input: input.clone(), ctx: None };
+        return ValidationItem {
+            kind: "missing",
+            loc,
+            msg: "Field required".to_owned(),
+            input: input.clone(),
+            ctx: None,
+        };
     }
     let offending = loc[1..].iter().try_fold(input, |v, k| match k {
         Value::String(s) => v.get(s.as_str()),
@@ -239,9 +266,18 @@ fn serde_item(err: &serde_path_to_error::Error<serde_json::Error>, input: &Value
     } else if msg.contains("expected u") || msg.contains("expected i") {
         ("int_type", "Input should be a valid integer".to_owned())
     } else {
-        ("value_error", msg.split(" at line ").next().unwrap_or_default().to_owned())
+        (
+            "value_error",
+            msg.split(" at line ").next().unwrap_or_default().to_owned(),
+        )
     };
-    ValidationItem { kind, loc, msg: text, input: offending.cloned().unwrap_or(Value::Null), ctx: None }
+    ValidationItem {
+        kind,
+        loc,
+        msg: text,
+        input: offending.cloned().unwrap_or(Value::Null),
+        ctx: None,
+    }
 }
 
 #[cfg(test)]

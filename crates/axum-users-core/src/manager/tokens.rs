@@ -86,7 +86,11 @@ impl<X: UserExtra> UserManager<X> {
     ///
     /// # Errors
     /// [`ManagerError::UserInactive`]; [`ManagerError::Busy`] when the hashing pool is full.
-    pub async fn forgot_password(&self, user: &User<X>, ctx: &RequestContext) -> Result<String, ManagerError> {
+    pub async fn forgot_password(
+        &self,
+        user: &User<X>,
+        ctx: &RequestContext,
+    ) -> Result<String, ManagerError> {
         if !user.is_active {
             return Err(ManagerError::UserInactive);
         }
@@ -98,11 +102,16 @@ impl<X: UserExtra> UserManager<X> {
             aud: AUDIENCE_RESET.to_owned(),
             exp: Some(now() + tokens.reset_lifetime_seconds),
         };
-        let token = tokens.reset.encode(&claims).map_err(|e| ManagerError::Hook(Box::new(e)))?;
+        let token = tokens
+            .reset
+            .encode(&claims)
+            .map_err(|e| ManagerError::Hook(Box::new(e)))?;
         log_hook(
             "on_after_forgot_password",
             user.id,
-            self.hooks().on_after_forgot_password(user, &token, ctx).await,
+            self.hooks()
+                .on_after_forgot_password(user, &token, ctx)
+                .await,
         );
         Ok(token)
     }
@@ -130,7 +139,11 @@ impl<X: UserExtra> UserManager<X> {
         };
         let id = Uuid::parse_str(&sub).map_err(|_| ManagerError::InvalidResetPasswordToken)?;
         let user = self.get(id).await?;
-        let matches = match self.hasher().verify_and_update(user.hashed_password.clone(), fingerprint).await {
+        let matches = match self
+            .hasher()
+            .verify_and_update(user.hashed_password.clone(), fingerprint)
+            .await
+        {
             Ok(v) => v.valid,
             Err(HashError::UnknownHash) => false,
             Err(e) => return Err(e.into()),
@@ -146,9 +159,20 @@ impl<X: UserExtra> UserManager<X> {
             .await
             .map_err(|e| ManagerError::InvalidPassword { reason: e.reason })?;
         let hashed = self.hasher().hash(password.to_owned()).await?;
-        let patch = UserPatch { hashed_password: Some(hashed), ..UserPatch::default() };
-        let updated = self.store().update(user.id, patch).await?.ok_or(ManagerError::UserNotExists)?;
-        log_hook("on_after_reset_password", updated.id, self.hooks().on_after_reset_password(&updated, ctx).await);
+        let patch = UserPatch {
+            hashed_password: Some(hashed),
+            ..UserPatch::default()
+        };
+        let updated = self
+            .store()
+            .update(user.id, patch)
+            .await?
+            .ok_or(ManagerError::UserNotExists)?;
+        log_hook(
+            "on_after_reset_password",
+            updated.id,
+            self.hooks().on_after_reset_password(&updated, ctx).await,
+        );
         Ok(updated)
     }
 
@@ -157,7 +181,11 @@ impl<X: UserExtra> UserManager<X> {
     ///
     /// # Errors
     /// [`ManagerError::UserInactive`], [`ManagerError::UserAlreadyVerified`].
-    pub async fn request_verify(&self, user: &User<X>, ctx: &RequestContext) -> Result<String, ManagerError> {
+    pub async fn request_verify(
+        &self,
+        user: &User<X>,
+        ctx: &RequestContext,
+    ) -> Result<String, ManagerError> {
         if !user.is_active {
             return Err(ManagerError::UserInactive);
         }
@@ -171,11 +199,16 @@ impl<X: UserExtra> UserManager<X> {
             aud: AUDIENCE_VERIFY.to_owned(),
             exp: Some(now() + tokens.verify_lifetime_seconds),
         };
-        let token = tokens.verify.encode(&claims).map_err(|e| ManagerError::Hook(Box::new(e)))?;
+        let token = tokens
+            .verify
+            .encode(&claims)
+            .map_err(|e| ManagerError::Hook(Box::new(e)))?;
         log_hook(
             "on_after_request_verify",
             user.id,
-            self.hooks().on_after_request_verify(user, &token, ctx).await,
+            self.hooks()
+                .on_after_request_verify(user, &token, ctx)
+                .await,
         );
         Ok(token)
     }
@@ -194,7 +227,11 @@ impl<X: UserExtra> UserManager<X> {
         let (Some(sub), Some(email)) = (claims.sub, claims.email) else {
             return Err(ManagerError::InvalidVerifyToken);
         };
-        let user = self.store().get_by_email(&email).await?.ok_or(ManagerError::InvalidVerifyToken)?;
+        let user = self
+            .store()
+            .get_by_email(&email)
+            .await?
+            .ok_or(ManagerError::InvalidVerifyToken)?;
         let id = Uuid::parse_str(&sub).map_err(|_| ManagerError::InvalidVerifyToken)?;
         if id != user.id {
             return Err(ManagerError::InvalidVerifyToken);
@@ -202,9 +239,20 @@ impl<X: UserExtra> UserManager<X> {
         if user.is_verified {
             return Err(ManagerError::UserAlreadyVerified);
         }
-        let patch = UserPatch { is_verified: Some(true), ..UserPatch::default() };
-        let updated = self.store().update(user.id, patch).await?.ok_or(ManagerError::InvalidVerifyToken)?;
-        log_hook("on_after_verify", updated.id, self.hooks().on_after_verify(&updated, ctx).await);
+        let patch = UserPatch {
+            is_verified: Some(true),
+            ..UserPatch::default()
+        };
+        let updated = self
+            .store()
+            .update(user.id, patch)
+            .await?
+            .ok_or(ManagerError::InvalidVerifyToken)?;
+        log_hook(
+            "on_after_verify",
+            updated.id,
+            self.hooks().on_after_verify(&updated, ctx).await,
+        );
         Ok(updated)
     }
 }

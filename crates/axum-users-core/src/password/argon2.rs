@@ -37,7 +37,12 @@ pub struct Argon2Params {
 impl Default for Argon2Params {
     /// FastAPI Users 15's parameters (pwdlib → argon2-cffi `RFC_9106_LOW_MEMORY`).
     fn default() -> Self {
-        Self { m_cost: 65536, t_cost: 3, p_cost: 4, output_len: 32 }
+        Self {
+            m_cost: 65536,
+            t_cost: 3,
+            p_cost: 4,
+            output_len: 32,
+        }
     }
 }
 
@@ -45,11 +50,21 @@ impl Argon2Params {
     /// Tiny parameters for tests and doc examples only: never in production.
     #[must_use]
     pub fn insecure_fast() -> Self {
-        Self { m_cost: 64, t_cost: 1, p_cost: 1, output_len: 32 }
+        Self {
+            m_cost: 64,
+            t_cost: 1,
+            p_cost: 1,
+            output_len: 32,
+        }
     }
 
     fn to_params(self) -> Result<Params, HashError> {
-        Ok(Params::new(self.m_cost, self.t_cost, self.p_cost, Some(self.output_len))?)
+        Ok(Params::new(
+            self.m_cost,
+            self.t_cost,
+            self.p_cost,
+            Some(self.output_len),
+        )?)
     }
 }
 
@@ -165,15 +180,28 @@ fn parse_phc(s: &str) -> Option<Phc> {
     if it.next().is_some() {
         return None;
     }
-    let params = Argon2Params { m_cost: m?, t_cost: t?, p_cost: p?, output_len: hash.len() };
+    let params = Argon2Params {
+        m_cost: m?,
+        t_cost: t?,
+        p_cost: p?,
+        output_len: hash.len(),
+    };
     if params.m_cost > MAX_M_COST || params.t_cost > MAX_T_COST || params.to_params().is_err() {
         return None;
     }
-    Some(Phc { algorithm, version, params, salt, hash })
+    Some(Phc {
+        algorithm,
+        version,
+        params,
+        salt,
+        hash,
+    })
 }
 
 fn bcrypt_cost(hash: &str) -> Option<u32> {
-    let rest = ["$2a$", "$2b$", "$2y$"].iter().find_map(|p| hash.strip_prefix(p))?;
+    let rest = ["$2a$", "$2b$", "$2y$"]
+        .iter()
+        .find_map(|p| hash.strip_prefix(p))?;
     rest.get(..2)?.parse().ok()
 }
 
@@ -182,7 +210,14 @@ impl PasswordHasher for Argon2Hasher {
         let mut salt = [0u8; SALT_LEN];
         rand::rng().fill_bytes(&mut salt);
         let mut out = vec![0u8; self.params.output_len];
-        compute(Algorithm::Argon2id, Version::V0x13, self.params, password.as_bytes(), &salt, &mut out)?;
+        compute(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            self.params,
+            password.as_bytes(),
+            &salt,
+            &mut out,
+        )?;
         let p = self.params;
         Ok(format!(
             "$argon2id$v=19$m={},t={},p={}${}${}",
@@ -198,13 +233,24 @@ impl PasswordHasher for Argon2Hasher {
         if hash.starts_with("$argon2") {
             let phc = parse_phc(hash).ok_or(HashError::UnknownHash)?;
             let mut out = vec![0u8; phc.hash.len()];
-            compute(phc.algorithm, phc.version, phc.params, password.as_bytes(), &phc.salt, &mut out)
-                .map_err(|_| HashError::UnknownHash)?;
+            compute(
+                phc.algorithm,
+                phc.version,
+                phc.params,
+                password.as_bytes(),
+                &phc.salt,
+                &mut out,
+            )
+            .map_err(|_| HashError::UnknownHash)?;
             let valid: bool = out.ct_eq(&phc.hash).into();
             let outdated = phc.algorithm != Algorithm::Argon2id
                 || phc.version != Version::V0x13
                 || phc.params != self.params;
-            let new_hash = if valid && outdated { Some(self.hash(password)?) } else { None };
+            let new_hash = if valid && outdated {
+                Some(self.hash(password)?)
+            } else {
+                None
+            };
             return Ok(Verified { valid, new_hash });
         }
         if let Some(cost) = bcrypt_cost(hash) {
@@ -213,7 +259,11 @@ impl PasswordHasher for Argon2Hasher {
             }
             #[allow(clippy::disallowed_methods)] // this is the pool-side implementation
             let valid = bcrypt::verify(password, hash).map_err(|_| HashError::UnknownHash)?;
-            let new_hash = if valid { Some(self.hash(password)?) } else { None };
+            let new_hash = if valid {
+                Some(self.hash(password)?)
+            } else {
+                None
+            };
             return Ok(Verified { valid, new_hash });
         }
         Err(HashError::UnknownHash)
@@ -234,8 +284,18 @@ mod tests {
     fn verifies_a_reference_argon2_hash_without_rehash() {
         let h = Argon2Hasher::default();
         let v = h.verify_and_update("guinevere", REFERENCE_ARGON2).unwrap();
-        assert_eq!(v, Verified { valid: true, new_hash: None });
-        assert!(!h.verify_and_update("lancelot", REFERENCE_ARGON2).unwrap().valid);
+        assert_eq!(
+            v,
+            Verified {
+                valid: true,
+                new_hash: None
+            }
+        );
+        assert!(
+            !h.verify_and_update("lancelot", REFERENCE_ARGON2)
+                .unwrap()
+                .valid
+        );
     }
 
     #[test]
@@ -245,9 +305,20 @@ mod tests {
         assert!(v.valid);
         let new = v.new_hash.unwrap();
         assert!(new.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{new}");
-        assert!(h.verify_and_update("guinevere", &new).unwrap().new_hash.is_none());
+        assert!(
+            h.verify_and_update("guinevere", &new)
+                .unwrap()
+                .new_hash
+                .is_none()
+        );
         let wrong = h.verify_and_update("merlin", REFERENCE_BCRYPT).unwrap();
-        assert_eq!(wrong, Verified { valid: false, new_hash: None });
+        assert_eq!(
+            wrong,
+            Verified {
+                valid: false,
+                new_hash: None
+            }
+        );
     }
 
     #[test]
@@ -264,7 +335,10 @@ mod tests {
     fn other_parameters_ask_for_a_rehash() {
         let fast = Argon2Hasher::new(Argon2Params::insecure_fast());
         let hash = fast.hash("pw").unwrap();
-        let other = Argon2Hasher::new(Argon2Params { m_cost: 128, ..Argon2Params::insecure_fast() });
+        let other = Argon2Hasher::new(Argon2Params {
+            m_cost: 128,
+            ..Argon2Params::insecure_fast()
+        });
         let v = other.verify_and_update("pw", &hash).unwrap();
         assert!(v.valid && v.new_hash.is_some());
     }
@@ -282,7 +356,10 @@ mod tests {
             "$2b$12$short",
             "$pbkdf2-sha256$29000$abc$def",
         ] {
-            assert!(matches!(h.verify_and_update("pw", bad), Err(HashError::UnknownHash)), "{bad}");
+            assert!(
+                matches!(h.verify_and_update("pw", bad), Err(HashError::UnknownHash)),
+                "{bad}"
+            );
         }
     }
 }

@@ -24,7 +24,11 @@ pub struct HashPoolConfig {
 
 impl Default for HashPoolConfig {
     fn default() -> Self {
-        Self { workers: 0, queue_per_worker: 64, low_priority: true }
+        Self {
+            workers: 0,
+            queue_per_worker: 64,
+            low_priority: true,
+        }
     }
 }
 
@@ -71,6 +75,8 @@ impl HashPool {
     /// # Panics
     /// When the OS refuses to start a thread.
     #[must_use]
+    // Taking the `Arc` by value says the pool keeps the hasher; each worker holds a clone.
+    #[allow(clippy::needless_pass_by_value)]
     pub fn new(hasher: Arc<dyn PasswordHasher>, config: HashPoolConfig) -> Self {
         let workers = if config.workers == 0 {
             thread::available_parallelism().map_or(1, std::num::NonZero::get)
@@ -96,7 +102,13 @@ impl HashPool {
                 })
                 .expect("failed to start a password hashing thread");
         }
-        Self { inner: Arc::new(Inner { tx, workers, capacity }) }
+        Self {
+            inner: Arc::new(Inner {
+                tx,
+                workers,
+                capacity,
+            }),
+        }
     }
 
     /// Number of worker threads.
@@ -160,7 +172,8 @@ impl HashPool {
         password: String,
         hash: String,
     ) -> Result<Verified, HashError> {
-        self.run(move |h| h.verify_and_update(&password, &hash)).await?
+        self.run(move |h| h.verify_and_update(&password, &hash))
+            .await?
     }
 }
 
@@ -184,7 +197,11 @@ mod tests {
     async fn a_full_queue_answers_busy_instead_of_growing() {
         let pool = HashPool::new(
             Arc::new(Argon2Hasher::new(Argon2Params::insecure_fast())),
-            HashPoolConfig { workers: 1, queue_per_worker: 1, low_priority: false },
+            HashPoolConfig {
+                workers: 1,
+                queue_per_worker: 1,
+                low_priority: false,
+            },
         );
         // Occupy the single worker until released.
         let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
@@ -197,7 +214,9 @@ mod tests {
             })
             .await
         });
-        tokio::task::spawn_blocking(move || started_rx.recv().unwrap()).await.unwrap();
+        tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
+            .await
+            .unwrap();
         // One job fits in the queue…
         let queued = tokio::spawn(pool.clone().hash_owned("a".into()));
         while pool.queued() == 0 {
@@ -214,11 +233,18 @@ mod tests {
     fn workers_run_at_lowest_priority() {
         let pool = HashPool::new(
             Arc::new(Argon2Hasher::new(Argon2Params::insecure_fast())),
-            HashPoolConfig { workers: 1, ..Default::default() },
+            HashPoolConfig {
+                workers: 1,
+                ..Default::default()
+            },
         );
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let nice = rt
-            .block_on(pool.run(|_| rustix::process::getpriority_process(Some(rustix::thread::gettid()))))
+            .block_on(
+                pool.run(|_| rustix::process::getpriority_process(Some(rustix::thread::gettid()))),
+            )
             .unwrap()
             .unwrap();
         assert_eq!(nice, 19);

@@ -1,9 +1,9 @@
 //! `POST /login`, `POST /logout` (FastAPI Users' `get_auth_router`).
 
+use axum::Router;
 use axum::extract::{FromRef, Request, State};
 use axum::response::Response;
 use axum::routing::post;
-use axum::Router;
 use axum_users_core::{RequestContext, User, UserExtra};
 
 use crate::authenticator::Requirement;
@@ -44,7 +44,8 @@ where
             post(move |State(users): State<UsersState<X>>, req: Request| {
                 let backend = login_backend.clone();
                 async move {
-                    let (user, ctx) = check_credentials(&users, req, options.requires_verification).await?;
+                    let (user, ctx) =
+                        check_credentials(&users, req, options.requires_verification).await?;
                     let token = backend.strategy().write_token(&user).await?;
                     let response = backend.transport().login_response(token);
                     users.manager().on_after_login(&user, &ctx).await;
@@ -58,9 +59,13 @@ where
                 let backend = backend.clone();
                 async move {
                     let (parts, _) = req.into_parts();
-                    let requirement = Requirement::ACTIVE.verified_if(options.requires_verification);
+                    let requirement =
+                        Requirement::ACTIVE.verified_if(options.requires_verification);
                     let auth = users.authorize(&parts, requirement).await?;
-                    backend.strategy().destroy_token(&auth.token, &auth.user).await?;
+                    backend
+                        .strategy()
+                        .destroy_token(&auth.token, &auth.user)
+                        .await?;
                     Ok::<Response, ApiError>(backend.transport().logout_response())
                 }
             }),

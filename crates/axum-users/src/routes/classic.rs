@@ -1,11 +1,11 @@
 //! The classic profile: the seed's 2019 routes (`POST /register` → 200, `POST /login` → 200
 //! `{"token"}`).
 
+use axum::Router;
 use axum::extract::{FromRef, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::Router;
 use axum_users_core::UserExtra;
 use serde_json::json;
 
@@ -25,9 +25,11 @@ where
     Router::new()
         .route(
             "/register",
-            post(|State(users): State<UsersState<X>>, req: Request| async move {
-                super::register::register(&users, req, StatusCode::OK).await
-            }),
+            post(
+                |State(users): State<UsersState<X>>, req: Request| async move {
+                    super::register::register(&users, req, StatusCode::OK).await
+                },
+            ),
         )
         .route(
             "/login",

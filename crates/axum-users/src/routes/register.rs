@@ -1,10 +1,10 @@
 //! `POST /register` (FastAPI Users' `get_register_router`).
 
+use axum::Router;
 use axum::extract::{FromRef, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::Router;
 use axum_users_core::{CreateMode, UserExtra};
 
 use crate::body::{decode_json, read_bytes};
@@ -25,9 +25,11 @@ where
     Router::new()
         .route(
             "/register",
-            post(|State(users): State<UsersState<X>>, req: Request| async move {
-                register(&users, req, StatusCode::CREATED).await
-            }),
+            post(
+                |State(users): State<UsersState<X>>, req: Request| async move {
+                    register(&users, req, StatusCode::CREATED).await
+                },
+            ),
         )
         .method_not_allowed_fallback(super::method_not_allowed)
 }

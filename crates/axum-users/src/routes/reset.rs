@@ -1,10 +1,10 @@
 //! `POST /forgot-password`, `POST /reset-password` (FastAPI Users' `get_reset_password_router`).
 
+use axum::Router;
 use axum::extract::{FromRef, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
-use axum::Router;
 use axum_users_core::{ManagerError, UserExtra};
 
 use super::null_json;
@@ -78,10 +78,11 @@ pub(crate) async fn reset_password<X: UserExtra>(
     if !f.errors.is_empty() {
         return Err(ApiError::Validation(f.errors));
     }
-    users
+    let user = users
         .manager()
         .reset_password(token, password, &request_context(&parts))
         .await
         .map_err(|e| to_api(Op::ResetPassword, e))?;
+    users.revoke_all(&user).await;
     Ok(null_json(StatusCode::OK))
 }

@@ -1,11 +1,11 @@
 //! `GET/PATCH /me`, `GET/PATCH/DELETE /{id}` (FastAPI Users' `get_users_router`).
 
+use axum::Router;
 use axum::extract::{FromRef, FromRequestParts, Path, Request, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use axum_users_core::{CreateMode, User, UserExtra};
 
 use crate::authenticator::Requirement;
@@ -39,53 +39,70 @@ where
     Router::new()
         .route(
             "/me",
-            get(move |State(users): State<UsersState<X>>, req: Request| async move {
-                let (parts, _) = req.into_parts();
-                let auth = users.authorize(&parts, me).await?;
-                Ok::<_, ApiError>(ok_user(&auth.user))
-            })
-            .patch(move |State(users): State<UsersState<X>>, req: Request| async move {
-                let (parts, body) = req.into_parts();
-                let auth = users.authorize(&parts, me).await?;
-                update(&users, &parts, body, &auth.user, CreateMode::Public).await
-            }),
+            get(
+                move |State(users): State<UsersState<X>>, req: Request| async move {
+                    let (parts, _) = req.into_parts();
+                    let auth = users.authorize(&parts, me).await?;
+                    Ok::<_, ApiError>(ok_user(&auth.user))
+                },
+            )
+            .patch(
+                move |State(users): State<UsersState<X>>, req: Request| async move {
+                    let (parts, body) = req.into_parts();
+                    let auth = users.authorize(&parts, me).await?;
+                    update(&users, &parts, body, &auth.user, CreateMode::Public).await
+                },
+            ),
         )
         .route(
             "/{id}",
-            get(move |State(users): State<UsersState<X>>, req: Request| async move {
-                let (mut parts, _) = req.into_parts();
-                users.authorize(&parts, admin).await?;
-                let target = target(&users, &mut parts).await?;
-                Ok::<_, ApiError>(ok_user(&target))
-            })
-            .patch(move |State(users): State<UsersState<X>>, req: Request| async move {
-                let (mut parts, body) = req.into_parts();
-                users.authorize(&parts, admin).await?;
-                let target = target(&users, &mut parts).await?;
-                update(&users, &parts, body, &target, CreateMode::Privileged).await
-            })
-            .delete(move |State(users): State<UsersState<X>>, req: Request| async move {
-                let (mut parts, _) = req.into_parts();
-                users.authorize(&parts, admin).await?;
-                let target = target(&users, &mut parts).await?;
-                users
-                    .manager()
-                    .delete(&target, &request_context(&parts))
-                    .await
-                    .map_err(|e| to_api(Op::Lookup, e))?;
-                Ok::<_, ApiError>(StatusCode::NO_CONTENT.into_response())
-            }),
+            get(
+                move |State(users): State<UsersState<X>>, req: Request| async move {
+                    let (mut parts, _) = req.into_parts();
+                    users.authorize(&parts, admin).await?;
+                    let target = target(&users, &mut parts).await?;
+                    Ok::<_, ApiError>(ok_user(&target))
+                },
+            )
+            .patch(
+                move |State(users): State<UsersState<X>>, req: Request| async move {
+                    let (mut parts, body) = req.into_parts();
+                    users.authorize(&parts, admin).await?;
+                    let target = target(&users, &mut parts).await?;
+                    update(&users, &parts, body, &target, CreateMode::Privileged).await
+                },
+            )
+            .delete(
+                move |State(users): State<UsersState<X>>, req: Request| async move {
+                    let (mut parts, _) = req.into_parts();
+                    users.authorize(&parts, admin).await?;
+                    let target = target(&users, &mut parts).await?;
+                    users
+                        .manager()
+                        .delete(&target, &request_context(&parts))
+                        .await
+                        .map_err(|e| to_api(Op::Lookup, e))?;
+                    Ok::<_, ApiError>(StatusCode::NO_CONTENT.into_response())
+                },
+            ),
         )
         .method_not_allowed_fallback(super::method_not_allowed)
 }
 
 /// The user named by the `{id}` path segment: 404 when unparseable or unknown.
-async fn target<X: UserExtra>(users: &UsersState<X>, parts: &mut Parts) -> Result<User<X>, ApiError> {
+async fn target<X: UserExtra>(
+    users: &UsersState<X>,
+    parts: &mut Parts,
+) -> Result<User<X>, ApiError> {
     let Ok(Path(raw)) = Path::<String>::from_request_parts(parts, &()).await else {
         return Err(ApiError::NotFound);
     };
     let id = parse_user_id(&raw).ok_or(ApiError::NotFound)?;
-    users.manager().get(id).await.map_err(|e| to_api(Op::Lookup, e))
+    users
+        .manager()
+        .get(id)
+        .await
+        .map_err(|e| to_api(Op::Lookup, e))
 }
 
 async fn update<X: UserExtra>(
@@ -98,10 +115,14 @@ async fn update<X: UserExtra>(
     let bytes = read_bytes(body).await?;
     let obj = object(decode_json(&parts.headers, &bytes)?)?;
     let update = parse_update(&obj, &user.extra, mode == CreateMode::Privileged)?;
+    let password_changed = update.password.is_some();
     let updated = users
         .manager()
         .update(user, update, mode, &request_context(parts))
         .await
         .map_err(|e| to_api(Op::Update, e))?;
+    if password_changed {
+        users.revoke_all(&updated).await;
+    }
     Ok(ok_user(&updated))
 }

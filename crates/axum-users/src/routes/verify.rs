@@ -1,10 +1,10 @@
 //! `POST /request-verify-token`, `POST /verify` (FastAPI Users' `get_verify_router`).
 
+use axum::Router;
 use axum::extract::{FromRef, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::Router;
 use axum_users_core::{ManagerError, UserExtra};
 
 use super::null_json;
@@ -54,7 +54,9 @@ async fn request_verify_token<X: UserExtra>(
         };
         match manager.request_verify(&user, &ctx).await {
             Ok(_) | Err(ManagerError::UserInactive | ManagerError::UserAlreadyVerified) => {}
-            Err(error) => tracing::error!(user_id = %user.id, %error, "request-verify-token failed"),
+            Err(error) => {
+                tracing::error!(user_id = %user.id, %error, "request-verify-token failed")
+            }
         }
     });
     Ok(null_json(StatusCode::ACCEPTED))

@@ -32,7 +32,11 @@ impl Transport for BearerTransport {
     }
 
     fn login_response(&self, token: String) -> Response {
-        axum::Json(BearerResponse { access_token: token, token_type: "bearer" }).into_response()
+        axum::Json(BearerResponse {
+            access_token: token,
+            token_type: "bearer",
+        })
+        .into_response()
     }
 }
 
@@ -41,7 +45,12 @@ mod tests {
     use super::*;
 
     fn parts(auth: &str) -> Parts {
-        axum::http::Request::builder().header(AUTHORIZATION, auth).body(()).unwrap().into_parts().0
+        axum::http::Request::builder()
+            .header(AUTHORIZATION, auth)
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0
     }
 
     #[test]

@@ -214,12 +214,23 @@ impl Transport for CookieTransport {
         if !self.csrf || is_safe_method(parts) {
             return Ok(());
         }
-        let header = |name| parts.headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+        let header = |name| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+        };
         if header("sec-fetch-site").is_some_and(|s| s.eq_ignore_ascii_case("cross-site")) {
             return Err(ApiError::Forbidden);
         }
-        let Some(origin) = header(ORIGIN.as_str()) else { return Ok(()) };
-        if self.trusted_origins.iter().any(|o| o.trim_end_matches('/') == origin.trim_end_matches('/')) {
+        let Some(origin) = header(ORIGIN.as_str()) else {
+            return Ok(());
+        };
+        if self
+            .trusted_origins
+            .iter()
+            .any(|o| o.trim_end_matches('/') == origin.trim_end_matches('/'))
+        {
             return Ok(());
         }
         let host = header(HOST.as_str()).or_else(|| parts.uri.authority().map(|a| a.as_str()));
@@ -235,7 +246,9 @@ mod tests {
     use super::*;
 
     fn parts(method: &str, headers: &[(&str, &str)]) -> Parts {
-        let mut b = axum::http::Request::builder().method(method).uri("/users/me");
+        let mut b = axum::http::Request::builder()
+            .method(method)
+            .uri("/users/me");
         for (k, v) in headers {
             b = b.header(*k, *v);
         }
@@ -251,7 +264,10 @@ mod tests {
         let t = CookieTransport::new();
         let r = t.login_response("abc".into());
         assert_eq!(r.status(), StatusCode::NO_CONTENT);
-        assert_eq!(set_cookie(&r), "fastapiusersauth=abc; HttpOnly; Path=/; SameSite=lax; Secure");
+        assert_eq!(
+            set_cookie(&r),
+            "fastapiusersauth=abc; HttpOnly; Path=/; SameSite=lax; Secure"
+        );
         let t = CookieTransport::new().max_age(Some(3600));
         assert_eq!(
             set_cookie(&t.login_response("abc".into())),
@@ -261,7 +277,9 @@ mod tests {
             set_cookie(&t.logout_response()),
             "fastapiusersauth=\"\"; HttpOnly; Max-Age=0; Path=/; SameSite=lax; Secure"
         );
-        let t = CookieTransport::new().domain(Some("example.com".into())).secure(false);
+        let t = CookieTransport::new()
+            .domain(Some("example.com".into()))
+            .secure(false);
         assert_eq!(
             set_cookie(&t.login_response("x".into())),
             "fastapiusersauth=x; Domain=example.com; HttpOnly; Path=/; SameSite=lax"
@@ -273,7 +291,10 @@ mod tests {
         let t = CookieTransport::new();
         let p = parts("GET", &[("cookie", "a=1; fastapiusersauth=tok; b=2")]);
         assert_eq!(t.token(&p).as_deref(), Some("tok"));
-        assert_eq!(t.token(&parts("GET", &[("cookie", "fastapiusersauth=")])), None);
+        assert_eq!(
+            t.token(&parts("GET", &[("cookie", "fastapiusersauth=")])),
+            None
+        );
         assert_eq!(t.token(&parts("GET", &[("cookie", "other=1")])), None);
     }
 
@@ -281,16 +302,52 @@ mod tests {
     fn csrf_rules() {
         let t = CookieTransport::new().csrf_protection(true);
         let host = ("host", "auth.example.com");
-        assert!(t.check_request(&parts("POST", &[host])).is_ok(), "no browser headers pass");
-        assert!(t.check_request(&parts("POST", &[host, ("origin", "https://auth.example.com")])).is_ok());
-        assert!(t.check_request(&parts("POST", &[host, ("origin", "https://evil.example")])).is_err());
-        assert!(t.check_request(&parts("POST", &[host, ("origin", "null")])).is_err());
-        assert!(t.check_request(&parts("DELETE", &[host, ("sec-fetch-site", "cross-site")])).is_err());
-        assert!(t.check_request(&parts("PATCH", &[host, ("sec-fetch-site", "same-origin")])).is_ok());
-        assert!(t.check_request(&parts("GET", &[host, ("origin", "https://evil.example")])).is_ok());
-        let trusted = t.clone().trusted_origins(vec!["https://app.example.com".into()]);
-        assert!(trusted.check_request(&parts("POST", &[host, ("origin", "https://app.example.com")])).is_ok());
+        assert!(
+            t.check_request(&parts("POST", &[host])).is_ok(),
+            "no browser headers pass"
+        );
+        assert!(
+            t.check_request(&parts(
+                "POST",
+                &[host, ("origin", "https://auth.example.com")]
+            ))
+            .is_ok()
+        );
+        assert!(
+            t.check_request(&parts("POST", &[host, ("origin", "https://evil.example")]))
+                .is_err()
+        );
+        assert!(
+            t.check_request(&parts("POST", &[host, ("origin", "null")]))
+                .is_err()
+        );
+        assert!(
+            t.check_request(&parts("DELETE", &[host, ("sec-fetch-site", "cross-site")]))
+                .is_err()
+        );
+        assert!(
+            t.check_request(&parts("PATCH", &[host, ("sec-fetch-site", "same-origin")]))
+                .is_ok()
+        );
+        assert!(
+            t.check_request(&parts("GET", &[host, ("origin", "https://evil.example")]))
+                .is_ok()
+        );
+        let trusted = t
+            .clone()
+            .trusted_origins(vec!["https://app.example.com".into()]);
+        assert!(
+            trusted
+                .check_request(&parts(
+                    "POST",
+                    &[host, ("origin", "https://app.example.com")]
+                ))
+                .is_ok()
+        );
         let off = CookieTransport::new();
-        assert!(off.check_request(&parts("POST", &[host, ("origin", "https://evil.example")])).is_ok());
+        assert!(
+            off.check_request(&parts("POST", &[host, ("origin", "https://evil.example")]))
+                .is_ok()
+        );
     }
 }

@@ -1,0 +1,265 @@
+//! [`PgStore`]: users in PostgreSQL.
+
+use std::marker::PhantomData;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use axum_users_core::{StoreError, User, UserExtra, UserPatch, UserStore};
+use sqlx::postgres::{PgConnectOptions, PgRow};
+use sqlx::{PgPool, Row as _};
+use uuid::Uuid;
+
+use crate::PoolSettings;
+use crate::error::{SqlStoreError, retry_aborted, store_error};
+use crate::extra::{read_extra, row_error, write_extra};
+
+/// The embedded PostgreSQL migrations.
+#[must_use]
+pub fn postgres_migrator() -> sqlx::migrate::Migrator {
+    sqlx::migrate!("migrations/postgres")
+}
+
+/// The statements [`PgStore`] runs, public only so that tests can `EXPLAIN` them.
+#[doc(hidden)]
+pub mod sql {
+    /// Every user, ordered by email.
+    pub const SELECT_ALL: &str = r#"SELECT u.id, u.email, u.hashed_password, u.is_active,
+        u.is_superuser, u.is_verified, x.data::text
+        FROM "user" u LEFT JOIN axum_users_user_extra x ON x.user_id = u.id ORDER BY u.email"#;
+    /// One user by id (the primary key).
+    pub const GET_BY_ID: &str = r#"SELECT u.id, u.email, u.hashed_password, u.is_active,
+        u.is_superuser, u.is_verified, x.data::text
+        FROM "user" u LEFT JOIN axum_users_user_extra x ON x.user_id = u.id WHERE u.id = $1"#;
+    /// One user by email, without regard to case (the `lower(email)` expression index).
+    pub const GET_BY_EMAIL: &str = r#"SELECT u.id, u.email, u.hashed_password, u.is_active,
+        u.is_superuser, u.is_verified, x.data::text
+        FROM "user" u LEFT JOIN axum_users_user_extra x ON x.user_id = u.id
+        WHERE lower(u.email) = lower($1)"#;
+    pub(super) const INSERT_USER: &str = r#"INSERT INTO "user"
+        (id, email, hashed_password, is_active, is_superuser, is_verified)
+        VALUES ($1, $2, $3, $4, $5, $6)"#;
+    pub(super) const INSERT_EXTRA: &str =
+        "INSERT INTO axum_users_user_extra (user_id, data) VALUES ($1, $2::jsonb)";
+    pub(super) const UPDATE_USER: &str = r#"UPDATE "user" SET
+        email = COALESCE($1, email),
+        hashed_password = COALESCE($2, hashed_password),
+        is_active = COALESCE($3, is_active),
+        is_superuser = COALESCE($4, is_superuser),
+        is_verified = COALESCE($5, is_verified)
+        WHERE id = $6"#;
+    pub(super) const UPSERT_EXTRA: &str = "INSERT INTO axum_users_user_extra (user_id, data)
+        VALUES ($1, $2::jsonb) ON CONFLICT (user_id) DO UPDATE SET data = excluded.data";
+    pub(super) const DELETE_USER: &str = r#"DELETE FROM "user" WHERE id = $1"#;
+}
+
+/// Users in PostgreSQL, through a sqlx pool. Tables as fastapi-users-db-sqlalchemy makes
+/// them (`user` with a `UUID` id), plus a unique index on `lower(email)` and the
+/// `axum_users_user_extra` table for custom fields (`JSONB`).
+#[derive(Debug)]
+pub struct PgStore<X = ()> {
+    pool: PgPool,
+    _extra: PhantomData<fn() -> X>,
+}
+
+impl<X> Clone for PgStore<X> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            _extra: PhantomData,
+        }
+    }
+}
+
+impl<X> PgStore<X> {
+    /// Connects to the database at a `postgres:` (or `postgresql:`) URL with default pool
+    /// settings.
+    ///
+    /// # Errors
+    /// [`SqlStoreError::Url`] for a URL that does not parse, [`SqlStoreError::Connect`] when
+    /// the server cannot be reached or refuses us.
+    pub async fn connect(url: &str) -> Result<Self, SqlStoreError> {
+        Self::connect_url(url, PoolSettings::default()).await
+    }
+
+    /// Connects to the database at a `postgres:` URL with the given pool settings.
+    ///
+    /// # Errors
+    /// As [`connect`](Self::connect).
+    pub async fn connect_url(url: &str, settings: PoolSettings) -> Result<Self, SqlStoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(SqlStoreError::Url)?;
+        Self::connect_with(options, settings).await
+    }
+
+    /// Connects with explicit connection options (a `search_path` through
+    /// [`PgConnectOptions::options`], TLS files, …) and pool settings.
+    ///
+    /// # Errors
+    /// [`SqlStoreError::Connect`] when the server cannot be reached or refuses us.
+    pub async fn connect_with(
+        options: PgConnectOptions,
+        settings: PoolSettings,
+    ) -> Result<Self, SqlStoreError> {
+        let pool: PgPool = settings
+            .pool_options()
+            .connect_with(options)
+            .await
+            .map_err(SqlStoreError::Connect)?;
+        Ok(Self::from_pool(pool))
+    }
+
+    /// A store on a pool the application already has.
+    #[must_use]
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self {
+            pool,
+            _extra: PhantomData,
+        }
+    }
+
+    /// Applies the embedded migrations (in a transaction, under sqlx's advisory lock, so
+    /// several instances starting at once are safe).
+    ///
+    /// # Errors
+    /// [`SqlStoreError::Migrate`], also when the database holds migrations this binary does
+    /// not know (it is newer than us).
+    pub async fn migrate(&self) -> Result<(), SqlStoreError> {
+        postgres_migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The connection pool, for the application's own tables.
+    #[must_use]
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Every user, ordered by email (for administration tools; not exposed over HTTP).
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn list(&self) -> Result<Vec<User<X>>, StoreError>
+    where
+        X: UserExtra,
+    {
+        let rows = sqlx::query(sql::SELECT_ALL)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error)?;
+        rows.iter().map(row_to_user).collect()
+    }
+
+    async fn try_create(&self, user: &User<X>, extra: Option<&str>) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(sql::INSERT_USER)
+            .bind(user.id)
+            .bind(&user.email)
+            .bind(&user.hashed_password)
+            .bind(user.is_active)
+            .bind(user.is_superuser)
+            .bind(user.is_verified)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(data) = extra {
+            sqlx::query(sql::INSERT_EXTRA)
+                .bind(user.id)
+                .bind(data)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+
+    async fn try_update(
+        &self,
+        id: Uuid,
+        patch: &UserPatch<X>,
+        extra: Option<&str>,
+    ) -> Result<Option<PgRow>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query(sql::UPDATE_USER)
+            .bind(patch.email.as_deref())
+            .bind(patch.hashed_password.as_deref())
+            .bind(patch.is_active)
+            .bind(patch.is_superuser)
+            .bind(patch.is_verified)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Ok(None);
+        }
+        if let Some(data) = extra {
+            sqlx::query(sql::UPSERT_EXTRA)
+                .bind(id)
+                .bind(data)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let row = sqlx::query(sql::GET_BY_ID)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+}
+
+fn row_to_user<X: UserExtra>(row: &PgRow) -> Result<User<X>, StoreError> {
+    let data: Option<&str> = row.try_get(6).map_err(row_error)?;
+    Ok(User {
+        id: row.try_get(0).map_err(row_error)?,
+        email: row.try_get(1).map_err(row_error)?,
+        hashed_password: row.try_get(2).map_err(row_error)?,
+        is_active: row.try_get(3).map_err(row_error)?,
+        is_superuser: row.try_get(4).map_err(row_error)?,
+        is_verified: row.try_get(5).map_err(row_error)?,
+        extra: read_extra(data)?,
+    })
+}
+
+#[async_trait]
+impl<X: UserExtra> UserStore<X> for PgStore<X> {
+    async fn get(&self, id: Uuid) -> Result<Option<User<X>>, StoreError> {
+        let row = sqlx::query(sql::GET_BY_ID)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(row_to_user).transpose()
+    }
+
+    async fn get_by_email(&self, email: &str) -> Result<Option<User<X>>, StoreError> {
+        let row = sqlx::query(sql::GET_BY_EMAIL)
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(row_to_user).transpose()
+    }
+
+    async fn create(&self, user: User<X>) -> Result<User<X>, StoreError> {
+        let extra = write_extra(&user.extra)?;
+        retry_aborted(|| self.try_create(&user, extra.as_deref()))
+            .await
+            .map_err(store_error)?;
+        Ok(user)
+    }
+
+    async fn update(&self, id: Uuid, patch: UserPatch<X>) -> Result<Option<User<X>>, StoreError> {
+        let extra = patch.extra.as_ref().map(write_extra).transpose()?.flatten();
+        let row = retry_aborted(|| self.try_update(id, &patch, extra.as_deref()))
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(row_to_user).transpose()
+    }
+
+    async fn delete(&self, id: Uuid) -> Result<bool, StoreError> {
+        let done = sqlx::query(sql::DELETE_USER)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+}

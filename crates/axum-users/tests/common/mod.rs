@@ -1,0 +1,428 @@
+//! Shared helpers of the HTTP tests: the app as the server mounts it, over a real SQLite
+//! database in a temporary file, plus request builders and user fixtures.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, Method, Request, StatusCode, request};
+use axum_users::{
+    AuthBackend, AuthRouterOptions, UsersRouterOptions, UsersState, auth_router, not_found,
+    register_router, users_router,
+};
+use axum_users_core::{
+    Argon2Hasher, Argon2Params, CreateMode, HashPool, HashPoolConfig, InvalidPassword, JwtCodec,
+    JwtStrategy, NoHooks, PasswordBinding, PasswordSubject, RequestContext, User, UserCreate,
+    UserExtra, UserHooks, UserManager, UserPatch, UserStore,
+};
+use axum_users_sqlx::SqliteStore;
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body_util::BodyExt as _;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tower::ServiceExt as _;
+use uuid::Uuid;
+
+/// The HS256 secret access tokens are signed with.
+pub(crate) const SECRET: &[u8] = b"test secret of at least thirty-two bytes";
+/// Lifetime of access tokens, in seconds.
+pub(crate) const LIFETIME: u64 = 3600;
+/// The password every fixture user gets.
+pub(crate) const PASSWORD: &str = "guinevere";
+/// FastAPI Users 15.0.5's `PasswordHelper().hash("guinevere")` (argon2id m=65536, t=3, p=4).
+pub(crate) const REFERENCE_ARGON2: &str = "$argon2id$v=19$m=65536,t=3,p=4$UKD8NkImbB4z2+aKzBWPqA$HQHNt+ww72uogvisk9A8T25ZZB/WmwIgyCg3MxWTw4k";
+/// Python bcrypt 5.0.0's `hashpw(b"guinevere", gensalt(12))`.
+pub(crate) const REFERENCE_BCRYPT: &str =
+    "$2b$12$fQuaytHpDUDfN6wHawL.ueGOk1dQ/BDq0f5umWL9jU.59Zzg3rP4W";
+
+/// Custom user fields, as an application would declare them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Profile {
+    #[serde(default)]
+    pub(crate) first_name: Option<String>,
+    #[serde(default)]
+    pub(crate) newsletter: bool,
+}
+
+/// How to build the app.
+pub(crate) struct Opts<X = ()> {
+    /// `auth_router(.., AuthRouterOptions { requires_verification })`.
+    pub(crate) login_requires_verification: bool,
+    /// `users_router(UsersRouterOptions { requires_verification })`.
+    pub(crate) users_require_verification: bool,
+    /// The manager's hooks (default: none).
+    pub(crate) hooks: Option<Arc<dyn UserHooks<X>>>,
+    /// argon2 parameters (default: insecure_fast).
+    pub(crate) argon2: Argon2Params,
+    /// The hashing pool.
+    pub(crate) pool: HashPoolConfig,
+    /// How access JWTs relate to the password (default: the library's default).
+    pub(crate) binding: PasswordBinding,
+}
+
+impl<X> Default for Opts<X> {
+    fn default() -> Self {
+        Self {
+            login_requires_verification: false,
+            users_require_verification: false,
+            hooks: None,
+            argon2: Argon2Params::insecure_fast(),
+            pool: HashPoolConfig {
+                workers: 2,
+                ..HashPoolConfig::default()
+            },
+            binding: PasswordBinding::default(),
+        }
+    }
+}
+
+/// The app plus what the tests inspect behind it.
+pub(crate) struct TestApp<X = ()> {
+    pub(crate) router: Router,
+    pub(crate) store: SqliteStore<X>,
+    pub(crate) manager: UserManager<X>,
+    pub(crate) codec: JwtCodec,
+    _dir: tempfile::TempDir,
+}
+
+/// The default app: no custom fields, no hooks, verification not required.
+pub(crate) async fn app() -> TestApp {
+    app_with(Opts::default()).await
+}
+
+/// The app with custom fields ([`Profile`]).
+pub(crate) async fn profile_app() -> TestApp<Profile> {
+    app_with(Opts::default()).await
+}
+
+/// Mounts the routers as the server does: `/auth/jwt` (bearer JWT login/logout), `/auth`
+/// (register), `/users`, and the JSON 404 fallback, over a fresh migrated SQLite file.
+pub(crate) async fn app_with<X: UserExtra>(opts: Opts<X>) -> TestApp<X> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("users.db").display());
+    let store = SqliteStore::<X>::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let pool = HashPool::new(Arc::new(Argon2Hasher::new(opts.argon2)), opts.pool);
+    let hooks: Arc<dyn UserHooks<X>> = opts.hooks.unwrap_or_else(|| Arc::new(NoHooks));
+    let manager = UserManager::new(Arc::new(store.clone()), pool, hooks);
+    let codec = JwtCodec::hs256(SECRET).unwrap();
+    let jwt = AuthBackend::bearer_jwt(
+        "jwt",
+        JwtStrategy::new(codec.clone(), LIFETIME).password_binding(opts.binding),
+    );
+    let state = UsersState::new(manager.clone(), vec![jwt.clone()]);
+    let router = Router::new()
+        .nest(
+            "/auth/jwt",
+            auth_router(
+                jwt,
+                AuthRouterOptions {
+                    requires_verification: opts.login_requires_verification,
+                },
+            ),
+        )
+        .nest("/auth", register_router::<X, _>())
+        .nest(
+            "/users",
+            users_router::<X, _>(UsersRouterOptions {
+                requires_verification: opts.users_require_verification,
+            }),
+        )
+        .fallback(not_found)
+        .with_state(state);
+    TestApp {
+        router,
+        store,
+        manager,
+        codec,
+        _dir: dir,
+    }
+}
+
+/// Hooks whose `validate_password` refuses passwords under 8 characters.
+#[derive(Debug)]
+pub(crate) struct MinLength;
+
+/// The reason [`MinLength`] gives.
+pub(crate) const TOO_SHORT: &str = "Password should be at least 8 characters";
+
+#[async_trait::async_trait]
+impl<X: Send + Sync + 'static> UserHooks<X> for MinLength {
+    async fn validate_password(
+        &self,
+        password: &str,
+        _subject: PasswordSubject<'_, X>,
+    ) -> Result<(), InvalidPassword> {
+        if password.chars().count() < 8 {
+            return Err(InvalidPassword::new(TOO_SHORT));
+        }
+        Ok(())
+    }
+}
+
+/// The app with [`MinLength`] hooks.
+pub(crate) async fn strict_app() -> TestApp {
+    app_with(Opts {
+        hooks: Some(Arc::new(MinLength)),
+        ..Opts::default()
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests and responses.
+
+/// A response, read whole.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl Reply {
+    /// The body as JSON (panics if it is not JSON).
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// A header as a string.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+}
+
+/// Sends one request through the app.
+pub(crate) async fn send<X>(app: &TestApp<X>, req: Request<Body>) -> Reply {
+    let response = app.router.clone().oneshot(req).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
+}
+
+/// A request builder.
+pub(crate) fn req(method: Method, uri: &str) -> request::Builder {
+    Request::builder().method(method).uri(uri)
+}
+
+/// Building requests fluently.
+pub(crate) trait BuilderExt {
+    /// Adds `Authorization: Bearer <token>`.
+    fn bearer(self, token: &str) -> Self;
+    /// A JSON body.
+    fn json(self, body: &Value) -> Request<Body>;
+    /// An urlencoded form body.
+    fn form(self, pairs: &[(&str, &str)]) -> Request<Body>;
+    /// A body of any content type.
+    fn raw(self, content_type: &str, body: impl Into<Body>) -> Request<Body>;
+    /// No body.
+    fn empty(self) -> Request<Body>;
+}
+
+impl BuilderExt for request::Builder {
+    fn bearer(self, token: &str) -> Self {
+        self.header(AUTHORIZATION, format!("Bearer {token}"))
+    }
+
+    fn json(self, body: &Value) -> Request<Body> {
+        self.raw("application/json", serde_json::to_vec(body).unwrap())
+    }
+
+    fn form(self, pairs: &[(&str, &str)]) -> Request<Body> {
+        let encoded = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        self.raw("application/x-www-form-urlencoded", encoded)
+    }
+
+    fn raw(self, content_type: &str, body: impl Into<Body>) -> Request<Body> {
+        self.header(CONTENT_TYPE, content_type)
+            .body(body.into())
+            .unwrap()
+    }
+
+    fn empty(self) -> Request<Body> {
+        self.body(Body::empty()).unwrap()
+    }
+}
+
+/// `POST /auth/jwt/login` with this form.
+pub(crate) async fn login_form<X>(app: &TestApp<X>, username: &str, password: &str) -> Reply {
+    send(
+        app,
+        req(Method::POST, "/auth/jwt/login")
+            .form(&[("username", username), ("password", password)]),
+    )
+    .await
+}
+
+/// Logs in and returns the access token (asserting 200).
+pub(crate) async fn login<X>(app: &TestApp<X>, email: &str, password: &str) -> String {
+    let r = login_form(app, email, password).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "login of {email} failed: {:?}",
+        r.json()
+    );
+    r.json()["access_token"].as_str().unwrap().to_owned()
+}
+
+/// `GET /users/me` with a token.
+pub(crate) async fn me<X>(app: &TestApp<X>, token: &str) -> Reply {
+    send(app, req(Method::GET, "/users/me").bearer(token).empty()).await
+}
+
+/// The JSON body FastAPI gives for a business error or an auth failure.
+pub(crate) fn detail(code: &str) -> Value {
+    serde_json::json!({ "detail": code })
+}
+
+/// The `(type, loc)` of every item of a 422 body, asserting its shape on the way.
+pub(crate) fn errors(reply: &Reply) -> Vec<(String, Value)> {
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        reply.body
+    );
+    let body = reply.json();
+    let items = body["detail"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a 422 list: {body}"));
+    items
+        .iter()
+        .map(|item| {
+            assert!(item["msg"].is_string(), "{item}");
+            assert!(item.get("input").is_some(), "{item}");
+            (
+                item["type"].as_str().unwrap().to_owned(),
+                item["loc"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// The JSON payload of a JWT, decoded without checking the signature.
+pub(crate) fn jwt_payload(token: &str) -> Value {
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "not a JWT: {token}");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(parts[1])
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures, made through the manager (privileged, as an administrator or CLI would).
+
+/// Flags of a fixture user.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Flags {
+    pub(crate) active: bool,
+    pub(crate) superuser: bool,
+    pub(crate) verified: bool,
+}
+
+/// An active, plain, unverified user.
+pub(crate) const PLAIN: Flags = Flags {
+    active: true,
+    superuser: false,
+    verified: false,
+};
+/// An active, verified superuser.
+pub(crate) const SUPER: Flags = Flags {
+    active: true,
+    superuser: true,
+    verified: true,
+};
+/// An inactive user.
+pub(crate) const INACTIVE: Flags = Flags {
+    active: false,
+    superuser: false,
+    verified: false,
+};
+/// An inactive superuser.
+pub(crate) const INACTIVE_SUPER: Flags = Flags {
+    active: false,
+    superuser: true,
+    verified: true,
+};
+/// An active verified user.
+pub(crate) const VERIFIED: Flags = Flags {
+    active: true,
+    superuser: false,
+    verified: true,
+};
+
+/// Creates a user with [`PASSWORD`] and these flags.
+pub(crate) async fn create<X: UserExtra + Default>(
+    app: &TestApp<X>,
+    email: &str,
+    flags: Flags,
+) -> User<X> {
+    let mut c = UserCreate::new(
+        axum_users_core::email::normalize(email).unwrap(),
+        PASSWORD.into(),
+    );
+    c.is_active = Some(flags.active);
+    c.is_superuser = Some(flags.superuser);
+    c.is_verified = Some(flags.verified);
+    app.manager
+        .create(c, CreateMode::Privileged, &RequestContext::default())
+        .await
+        .unwrap()
+}
+
+/// A plain user.
+pub(crate) async fn user<X: UserExtra + Default>(app: &TestApp<X>, email: &str) -> User<X> {
+    create(app, email, PLAIN).await
+}
+
+/// An active superuser.
+pub(crate) async fn superuser<X: UserExtra + Default>(app: &TestApp<X>, email: &str) -> User<X> {
+    create(app, email, SUPER).await
+}
+
+/// An inactive user.
+pub(crate) async fn inactive<X: UserExtra + Default>(app: &TestApp<X>, email: &str) -> User<X> {
+    create(app, email, INACTIVE).await
+}
+
+/// A verified user.
+pub(crate) async fn verified<X: UserExtra + Default>(app: &TestApp<X>, email: &str) -> User<X> {
+    create(app, email, VERIFIED).await
+}
+
+/// The stored row of a user, read back from SQLite.
+pub(crate) async fn stored<X: UserExtra>(app: &TestApp<X>, id: Uuid) -> Option<User<X>> {
+    app.store.get(id).await.unwrap()
+}
+
+/// Writes a patch straight to the store (bypassing every rule), e.g. a legacy hash.
+pub(crate) async fn patch_row<X: UserExtra>(app: &TestApp<X>, id: Uuid, patch: UserPatch<X>) {
+    app.store.update(id, patch).await.unwrap().unwrap();
+}
+
+/// A token for a user minted directly with the codec, without the additive `pfp` claim (as
+/// FastAPI Users mints them with the same secret).
+pub(crate) fn token_for<X>(app: &TestApp<X>, user: &User<X>) -> String {
+    app.codec
+        .encode(&axum_users_core::AccessClaims::new(
+            user.id.to_string(),
+            LIFETIME,
+        ))
+        .unwrap()
+}
