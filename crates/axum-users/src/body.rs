@@ -90,15 +90,41 @@ fn byte_offset(text: &str, line: usize, column: usize) -> usize {
     (before + column.saturating_sub(1)).min(text.chars().count())
 }
 
-/// A form body (`application/x-www-form-urlencoded`), as `(key, value)` pairs; any other
-/// content type reads as an empty form, as FastAPI does for its form models.
-pub(crate) fn decode_form(headers: &HeaderMap, bytes: &[u8]) -> Vec<(String, String)> {
+/// A form body (`application/x-www-form-urlencoded` or `multipart/form-data`), as
+/// `(key, value)` pairs; any other content type, or a malformed multipart body, reads as an
+/// empty form, as FastAPI does for its form models. Multipart file parts are skipped.
+pub(crate) async fn decode_form(headers: &HeaderMap, bytes: bytes::Bytes) -> Vec<(String, String)> {
     match content_type(headers).as_deref() {
         Some("application/x-www-form-urlencoded") => {
-            form_urlencoded::parse(bytes).into_owned().collect()
+            form_urlencoded::parse(&bytes).into_owned().collect()
         }
+        Some("multipart/form-data") => decode_multipart(headers, bytes).await.unwrap_or_default(),
         _ => Vec::new(),
     }
+}
+
+async fn decode_multipart(
+    headers: &HeaderMap,
+    bytes: bytes::Bytes,
+) -> Option<Vec<(String, String)>> {
+    use axum::extract::FromRequest as _;
+    let mut req = axum::http::Request::new(AxumBody::from(bytes));
+    req.headers_mut().insert(
+        header::CONTENT_TYPE,
+        headers.get(header::CONTENT_TYPE)?.clone(),
+    );
+    let mut multipart = axum::extract::Multipart::from_request(req, &())
+        .await
+        .ok()?;
+    let mut pairs = Vec::new();
+    while let Some(field) = multipart.next_field().await.ok()? {
+        if field.file_name().is_some() {
+            continue;
+        }
+        let name = field.name()?.to_owned();
+        pairs.push((name, field.text().await.ok()?));
+    }
+    Some(pairs)
 }
 
 #[cfg(test)]

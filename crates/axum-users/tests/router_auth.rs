@@ -462,3 +462,44 @@ async fn an_unrecognised_stored_hash_is_bad_credentials_not_500() {
         assert_eq!(stored(&app, u.id).await.unwrap().hashed_password, hash);
     }
 }
+
+#[tokio::test]
+async fn a_multipart_form_logs_in_as_fastapi_reads_it() {
+    let app = app().await;
+    user(&app, "multipart@camelot.bt").await;
+    let body = "--XyZ\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nmultipart@camelot.bt\r\n\
+                --XyZ\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nguinevere\r\n--XyZ--\r\n";
+    let r = send(
+        &app,
+        req(Method::POST, "/auth/jwt/login").raw("multipart/form-data; boundary=XyZ", body),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.json()["token_type"], "bearer");
+
+    let wrong = body.replace("guinevere", "lancelot");
+    let r = send(
+        &app,
+        req(Method::POST, "/auth/jwt/login").raw("multipart/form-data; boundary=XyZ", wrong),
+    )
+    .await;
+    assert_bad_credentials(&r);
+
+    // A malformed multipart body reads as an empty form.
+    let r = send(
+        &app,
+        req(Method::POST, "/auth/jwt/login").raw("multipart/form-data; boundary=XyZ", "garbage"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let locs: Vec<Value> = r.json()["detail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["loc"].clone())
+        .collect();
+    assert_eq!(
+        locs,
+        [json!(["body", "username"]), json!(["body", "password"])]
+    );
+}

@@ -847,3 +847,20 @@ async fn a_wrong_method_on_a_known_path_is_405_with_allow() {
         );
     }
 }
+
+#[tokio::test]
+async fn delete_me_is_delete_by_id_with_the_id_me_as_in_fastapi() {
+    let app = app().await;
+    let plain = user(&app, "plain@camelot.bt").await;
+    let admin = superuser(&app, "admin@camelot.bt").await;
+    let r = send(&app, req(Method::DELETE, "/users/me").empty()).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = delete(&app, "/users/me", &token_for(&app, &plain)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = delete(&app, "/users/me", &token_for(&app, &admin)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json(), detail("Not Found"));
+    // Nobody was deleted.
+    assert!(stored(&app, plain.id).await.is_some());
+    assert!(stored(&app, admin.id).await.is_some());
+}

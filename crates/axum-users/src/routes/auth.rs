@@ -83,7 +83,7 @@ pub(crate) async fn check_credentials<X: UserExtra>(
 ) -> Result<(User<X>, RequestContext), ApiError> {
     let (parts, body) = req.into_parts();
     let bytes = read_bytes(body).await?;
-    let form = parse_login(decode_form(&parts.headers, &bytes))?;
+    let form = parse_login(decode_form(&parts.headers, bytes).await)?;
     let user = users
         .manager()
         .authenticate(&form.username, &form.password)

@@ -52,6 +52,15 @@ where
                     let auth = users.authorize(&parts, me).await?;
                     update(&users, &parts, body, &auth.user, CreateMode::Public).await
                 },
+            )
+            // FastAPI routes `DELETE /me` to `DELETE /{id}` with the id "me": superusers only,
+            // and then no such user.
+            .delete(
+                move |State(users): State<UsersState<X>>, req: Request| async move {
+                    let (parts, _) = req.into_parts();
+                    users.authorize(&parts, admin).await?;
+                    Err::<Response, ApiError>(ApiError::NotFound)
+                },
             ),
         )
         .route(
