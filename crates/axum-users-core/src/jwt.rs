@@ -4,6 +4,7 @@
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
@@ -92,6 +93,12 @@ pub struct JwtCodec {
     algorithm: JwtAlgorithm,
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// The signing key's id (RFC 7638 thumbprint) for asymmetric keys.
+    kid: Option<String>,
+    /// Public JWKs: the signing key's first, then retired keys that still verify.
+    public: Vec<Jwk>,
+    /// Retired keys that still verify, by key id.
+    previous: Vec<(String, DecodingKey)>,
 }
 
 impl fmt::Debug for JwtCodec {
@@ -115,7 +122,85 @@ impl JwtCodec {
             algorithm: JwtAlgorithm::HS256,
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            kid: None,
+            public: Vec::new(),
+            previous: Vec::new(),
         })
+    }
+
+    /// An asymmetric algorithm with only its PKCS#8 private key PEM (as `openssl genpkey` writes
+    /// it): the public key is derived, the key id is its RFC 7638 thumbprint, and tokens carry
+    /// it in their `kid` header.
+    ///
+    /// ```
+    /// use axum_users_core::{JwtAlgorithm, JwtCodec};
+    /// # let pem = include_bytes!("../tests/keys/ec.pem");
+    /// let codec = JwtCodec::from_private_pem(JwtAlgorithm::ES256, pem).unwrap();
+    /// assert_eq!(codec.jwks().keys.len(), 1);
+    /// ```
+    ///
+    /// # Errors
+    /// [`JwtError::Key`] when the PEM does not parse for this algorithm.
+    pub fn from_private_pem(algorithm: JwtAlgorithm, private_pem: &[u8]) -> Result<Self, JwtError> {
+        let encoding = encoding_key(algorithm, private_pem)?;
+        let (jwk, kid, decoding) = public_jwk(&encoding, algorithm)?;
+        Ok(Self {
+            algorithm,
+            encoding,
+            decoding,
+            kid: Some(kid),
+            public: vec![jwk],
+            previous: Vec::new(),
+        })
+    }
+
+    /// Adds a retired key (its private PEM, or only its public PEM) that keeps verifying the
+    /// tokens it signed until it is removed: key rotation without logging everyone out. Its
+    /// public key is published in [`JwtCodec::jwks`].
+    ///
+    /// # Errors
+    /// [`JwtError::Key`] for a PEM that is not a key of this codec's algorithm, or for HS256.
+    pub fn with_previous_key(mut self, pem: &[u8]) -> Result<Self, JwtError> {
+        if self.algorithm == JwtAlgorithm::HS256 {
+            return Err(JwtError::Key(
+                "HS256 has no key rotation: change the secret",
+            ));
+        }
+        let alg = self.algorithm.to_jsonwebtoken();
+        let jwk = match encoding_key(self.algorithm, pem) {
+            Ok(encoding) => public_jwk(&encoding, self.algorithm)?.0,
+            Err(_) => {
+                let decoding = decoding_key(self.algorithm, pem)?;
+                let mut jwk = Jwk::from_decoding_key(&decoding, Some(alg))
+                    .map_err(|_| JwtError::Key("the public key PEM does not parse"))?;
+                let kid = jwk
+                    .thumbprint(ThumbprintHash::SHA256)
+                    .map_err(|_| JwtError::Key("bad key"))?;
+                jwk.common.key_id = Some(kid);
+                jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+                jwk
+            }
+        };
+        let kid = jwk.common.key_id.clone().unwrap_or_default();
+        let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| JwtError::Key("bad key"))?;
+        self.previous.push((kid, decoding));
+        self.public.push(jwk);
+        Ok(self)
+    }
+
+    /// The public keys as a JWK Set (`/.well-known/jwks.json`): empty for HS256, whose secret is
+    /// never published.
+    #[must_use]
+    pub fn jwks(&self) -> JwkSet {
+        JwkSet {
+            keys: self.public.clone(),
+        }
+    }
+
+    /// The signing key's id (`kid`), for asymmetric keys.
+    #[must_use]
+    pub fn key_id(&self) -> Option<&str> {
+        self.kid.as_deref()
     }
 
     /// An asymmetric algorithm with a PKCS#8 PEM private key (as `openssl genpkey` writes it)
@@ -144,10 +229,14 @@ impl JwtCodec {
                 DecodingKey::from_ed_pem(public_pem).map_err(bad)?,
             ),
         };
+        let (jwk, kid, _) = public_jwk(&encoding, algorithm)?;
         Ok(Self {
             algorithm,
             encoding,
             decoding,
+            kid: Some(kid),
+            public: vec![jwk],
+            previous: Vec::new(),
         })
     }
 
@@ -162,12 +251,9 @@ impl JwtCodec {
     /// # Errors
     /// [`JwtError::Encode`] if signing fails.
     pub fn encode<C: Serialize>(&self, claims: &C) -> Result<String, JwtError> {
-        jsonwebtoken::encode(
-            &Header::new(self.algorithm.to_jsonwebtoken()),
-            claims,
-            &self.encoding,
-        )
-        .map_err(JwtError::Encode)
+        let mut header = Header::new(self.algorithm.to_jsonwebtoken());
+        header.kid.clone_from(&self.kid);
+        jsonwebtoken::encode(&header, claims, &self.encoding).map_err(JwtError::Encode)
     }
 
     /// Verifies a token's signature, algorithm, audience (a string or an array containing it)
@@ -183,13 +269,63 @@ impl JwtCodec {
         // jsonwebtoken accepts `exp == now`; PyJWT refuses it. This makes both refuse.
         v.reject_tokens_expiring_in_less_than = 1;
         v.validate_exp = true;
-        jsonwebtoken::decode::<C>(token, &self.decoding, &v)
+        // A token naming a retired key is verified with it; anything else with the current key.
+        let key = jsonwebtoken::decode_header(token)
+            .ok()
+            .and_then(|h| h.kid)
+            .and_then(|kid| {
+                self.previous
+                    .iter()
+                    .find(|(k, _)| *k == kid)
+                    .map(|(_, key)| key)
+            })
+            .unwrap_or(&self.decoding);
+        jsonwebtoken::decode::<C>(token, key, &v)
             .map(|d| d.claims)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => JwtError::Expired,
                 _ => JwtError::Invalid(e),
             })
     }
+}
+
+fn encoding_key(algorithm: JwtAlgorithm, pem: &[u8]) -> Result<EncodingKey, JwtError> {
+    let bad = |_| JwtError::Key("the private key PEM does not parse for this algorithm");
+    match algorithm {
+        JwtAlgorithm::HS256 => Err(JwtError::Key("HS256 takes a secret, not a PEM")),
+        JwtAlgorithm::RS256 => EncodingKey::from_rsa_pem(pem).map_err(bad),
+        JwtAlgorithm::ES256 => EncodingKey::from_ec_pem(pem).map_err(bad),
+        JwtAlgorithm::EdDSA => EncodingKey::from_ed_pem(pem).map_err(bad),
+    }
+}
+
+fn decoding_key(algorithm: JwtAlgorithm, pem: &[u8]) -> Result<DecodingKey, JwtError> {
+    let bad = |_| JwtError::Key("the public key PEM does not parse for this algorithm");
+    match algorithm {
+        JwtAlgorithm::HS256 => Err(JwtError::Key("HS256 takes a secret, not a PEM")),
+        JwtAlgorithm::RS256 => DecodingKey::from_rsa_pem(pem).map_err(bad),
+        JwtAlgorithm::ES256 => DecodingKey::from_ec_pem(pem).map_err(bad),
+        JwtAlgorithm::EdDSA => DecodingKey::from_ed_pem(pem).map_err(bad),
+    }
+}
+
+/// The public JWK of a private key (with `kid`, `use: sig`, `alg`), its key id, and a
+/// decoding key built from it.
+fn public_jwk(
+    encoding: &EncodingKey,
+    algorithm: JwtAlgorithm,
+) -> Result<(Jwk, String, DecodingKey), JwtError> {
+    let alg = algorithm.to_jsonwebtoken();
+    let mut jwk = Jwk::from_encoding_key(encoding, alg)
+        .map_err(|_| JwtError::Key("cannot derive the public key"))?;
+    let kid = jwk
+        .thumbprint(ThumbprintHash::SHA256)
+        .map_err(|_| JwtError::Key("cannot derive the key id"))?;
+    jwk.common.key_id = Some(kid.clone());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    let decoding = DecodingKey::from_jwk(&jwk)
+        .map_err(|_| JwtError::Key("cannot use the derived public key"))?;
+    Ok((jwk, kid, decoding))
 }
 
 /// Seconds since the Unix epoch.

@@ -8,16 +8,16 @@ use axum::http::HeaderName;
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum_users::{
     AuthBackend, AuthRouterOptions, BearerTransport, CookieTransport, UsersRouterOptions,
-    UsersState, auth_router, classic_router, register_router, reset_password_router, users_router,
-    verify_router,
+    UsersState, auth_router, classic_router, jwks_router, register_router, reset_password_router,
+    users_router, verify_router,
 };
 use axum_users_core::mail::{
     AccountMailer, EmailTemplates, LinkTemplate, MailError, Mailer, OutboxMailer, RetryingMailer,
     SmtpMailer,
 };
 use axum_users_core::{
-    Argon2Hasher, HashPool, HashPoolConfig, JwtCodec, JwtStrategy, NoHooks, PasswordBinding,
-    TokenSettings, UserManager,
+    Argon2Hasher, HashPool, HashPoolConfig, JwtAlgorithm, JwtCodec, JwtStrategy, NoHooks,
+    PasswordBinding, TokenSettings, UserManager,
 };
 use axum_users_sqlx::SqliteStore;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -124,6 +124,44 @@ fn backends(config: &Config, codec: &JwtCodec) -> Result<Vec<AuthBackend<Extra>>
         .collect()
 }
 
+/// The access-token codec: HS256 with the secret, or an asymmetric key from its PEM file
+/// (plus retired keys that still verify).
+///
+/// # Errors
+/// A key file that cannot be read or does not parse for the algorithm.
+pub fn jwt_codec(config: &Config, secret: &str) -> Result<JwtCodec, ServerError> {
+    let algorithm = config.jwt_algorithm()?;
+    let Some(file) = config
+        .jwt_private_key_file
+        .as_ref()
+        .filter(|_| algorithm != JwtAlgorithm::HS256)
+    else {
+        return JwtCodec::hs256(secret.as_bytes())
+            .map_err(|e| ConfigError::new("AXUM_USERS_SECRET", e.to_string()).into());
+    };
+    let read = |setting: &'static str, path: &std::path::Path| {
+        std::fs::read(path)
+            .map_err(|e| ConfigError::new(setting, format!("{}: {e}", path.display())))
+    };
+    let pem = read("AXUM_USERS_JWT_PRIVATE_KEY_FILE", file)?;
+    let mut codec = JwtCodec::from_private_pem(algorithm, &pem).map_err(|e| {
+        ConfigError::new(
+            "AXUM_USERS_JWT_PRIVATE_KEY_FILE",
+            format!("{}: {e}", file.display()),
+        )
+    })?;
+    for path in &config.jwt_previous_key_files {
+        let pem = read("AXUM_USERS_JWT_PREVIOUS_KEY_FILES", path)?;
+        codec = codec.with_previous_key(&pem).map_err(|e| {
+            ConfigError::new(
+                "AXUM_USERS_JWT_PREVIOUS_KEY_FILES",
+                format!("{}: {e}", path.display()),
+            )
+        })?;
+    }
+    Ok(codec)
+}
+
 /// The mailer of reset and verification emails: SMTP when configured, else `.eml` files in
 /// the outbox folder; retried with backoff either way.
 ///
@@ -162,8 +200,7 @@ pub fn account_mailer(config: &Config) -> Result<AccountMailer, ServerError> {
 /// A bad secret, or a database that cannot be opened or migrated.
 pub async fn build(config: &Config) -> Result<App, ServerError> {
     let secret = crate::secret::load_or_create(config.secret.as_deref(), &config.secret_file)?;
-    let codec = JwtCodec::hs256(secret.as_bytes())
-        .map_err(|e| ConfigError::new("AXUM_USERS_SECRET", e.to_string()))?;
+    let codec = jwt_codec(config, &secret)?;
     let reset = config.reset_secret.as_ref().map_or_else(
         || derive_secret(&secret, "reset"),
         |s| s.clone().into_bytes(),
@@ -234,6 +271,11 @@ pub async fn build(config: &Config) -> Result<App, ServerError> {
         .url("/openapi.json", doc)
         .config(utoipa_swagger_ui::Config::default().persist_authorization(true))
         .into();
+    let api = if codec.algorithm() == JwtAlgorithm::HS256 {
+        api
+    } else {
+        api.merge(jwks_router(&codec))
+    };
     let router = api
         .merge(docs)
         .fallback(axum_users::not_found)

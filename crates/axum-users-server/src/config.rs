@@ -81,6 +81,14 @@ pub struct Config {
     pub secret_file: PathBuf,
     /// `AXUM_USERS_JWT_LIFETIME_SECONDS`: access token lifetime.
     pub jwt_lifetime_seconds: u64,
+    /// `AXUM_USERS_JWT_ALGORITHM`: `HS256` (the secret), or `RS256`, `ES256`, `EdDSA` with a
+    /// private key file (then `/.well-known/jwks.json` publishes the public keys).
+    pub jwt_algorithm: String,
+    /// `AXUM_USERS_JWT_PRIVATE_KEY_FILE`: PKCS#8 PEM, as `openssl genpkey` writes it.
+    pub jwt_private_key_file: Option<PathBuf>,
+    /// `AXUM_USERS_JWT_PREVIOUS_KEY_FILES`: comma-separated PEM files (private or public) of
+    /// retired keys that still verify the tokens they signed.
+    pub jwt_previous_key_files: Vec<PathBuf>,
     /// `AXUM_USERS_PROFILE`: `v15` or `classic`.
     pub profile: Profile,
     /// `AXUM_USERS_CLASSIC_PREFIX`: where the classic routes are mounted (empty: the root).
@@ -247,6 +255,9 @@ impl Default for Config {
             verify_secret: None,
             secret_file: PathBuf::from("axum-users.secret"),
             jwt_lifetime_seconds: 3600,
+            jwt_algorithm: "HS256".to_owned(),
+            jwt_private_key_file: None,
+            jwt_previous_key_files: Vec::new(),
             profile: Profile::V15,
             classic_prefix: String::new(),
             hash_workers: 0,
@@ -341,6 +352,20 @@ impl Config {
             self.secret_file = PathBuf::from(v);
         }
         set!("AXUM_USERS_JWT_LIFETIME_SECONDS", self.jwt_lifetime_seconds);
+        if let Some(v) = get("AXUM_USERS_JWT_ALGORITHM") {
+            self.jwt_algorithm = v.trim().to_owned();
+        }
+        if let Some(v) = get("AXUM_USERS_JWT_PRIVATE_KEY_FILE") {
+            self.jwt_private_key_file = Some(v).filter(|s| !s.trim().is_empty()).map(PathBuf::from);
+        }
+        if let Some(v) = get("AXUM_USERS_JWT_PREVIOUS_KEY_FILES") {
+            self.jwt_previous_key_files = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+                .collect();
+        }
         if let Some(v) = get("AXUM_USERS_PROFILE") {
             self.profile = match v.trim().to_ascii_lowercase().as_str() {
                 "v15" => Profile::V15,
@@ -440,6 +465,16 @@ impl Config {
     /// A [`ConfigError`] naming the setting.
     pub fn validate(&self) -> Result<(), ConfigError> {
         crate::database::DatabaseKind::from_url(&self.database_url)?;
+        let alg = self.jwt_algorithm()?;
+        if alg != axum_users_core::JwtAlgorithm::HS256 && self.jwt_private_key_file.is_none() {
+            return Err(ConfigError::new(
+                "AXUM_USERS_JWT_PRIVATE_KEY_FILE",
+                format!(
+                    "{} needs a private key file (openssl genpkey …)",
+                    self.jwt_algorithm
+                ),
+            ));
+        }
         if self.jwt_lifetime_seconds == 0 {
             return Err(ConfigError::new(
                 "AXUM_USERS_JWT_LIFETIME_SECONDS",
@@ -518,6 +553,22 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The access-token algorithm.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] for an unknown algorithm.
+    pub fn jwt_algorithm(&self) -> Result<axum_users_core::JwtAlgorithm, ConfigError> {
+        self.jwt_algorithm.parse().map_err(|_| {
+            ConfigError::new(
+                "AXUM_USERS_JWT_ALGORITHM",
+                format!(
+                    "{:?} is not supported (HS256, RS256, ES256, EdDSA)",
+                    self.jwt_algorithm
+                ),
+            )
+        })
     }
 
     /// The argon2 parameters, validated.

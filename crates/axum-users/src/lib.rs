@@ -63,8 +63,9 @@ pub use context::request_context;
 pub use error::{ApiError, ErrorCode, ValidationItem};
 pub use extract::{AuthenticatedUser, CurrentUser, Superuser, VerifiedUser};
 pub use routes::{
-    AuthRouterOptions, UsersRouterOptions, auth_router, classic_router, method_not_allowed,
-    not_found, register_router, reset_password_router, users_router, verify_router,
+    AuthRouterOptions, UsersRouterOptions, auth_router, classic_router, jwks_router,
+    method_not_allowed, not_found, register_router, reset_password_router, users_router,
+    verify_router,
 };
 pub use schemas::{BearerResponse, UserRead, parse_user_id};
 pub use state::UsersState;

@@ -4,6 +4,7 @@
 
 mod auth;
 mod classic;
+mod jwks;
 mod register;
 mod reset;
 mod users;
@@ -15,6 +16,7 @@ use serde_json::json;
 
 pub use self::auth::{AuthRouterOptions, auth_router};
 pub use self::classic::classic_router;
+pub use self::jwks::jwks_router;
 pub use self::register::register_router;
 pub use self::reset::reset_password_router;
 pub use self::users::{UsersRouterOptions, users_router};

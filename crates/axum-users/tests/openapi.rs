@@ -386,16 +386,29 @@ fn bodies_are_the_documented_schemas() {
                 let Some(content) = response.get("content") else {
                     continue;
                 };
-                let schema = ref_name(&content["application/json"]["schema"]);
+                let schema = &content["application/json"]["schema"];
+                let null_body = matches!(
+                    (status.as_str(), path.as_str()),
+                    ("202", _) | ("200", "/auth/reset-password")
+                );
+                if null_body {
+                    // The JSON literal `null`, inline.
+                    assert_eq!(schema, &json!({ "type": "null" }), "{status} of {path}");
+                    continue;
+                }
                 let want = match status.as_str() {
                     "422" => "HTTPValidationError",
-                    "200" | "201" if path.starts_with("/users") || path.ends_with("register") => {
+                    "200" | "201"
+                        if path.starts_with("/users")
+                            || path.ends_with("register")
+                            || path.ends_with("/verify") =>
+                    {
                         "UserRead"
                     }
                     "200" => "BearerResponse",
                     _ => "ErrorModel",
                 };
-                assert_eq!(schema, want, "{status} of {method} {path}");
+                assert_eq!(ref_name(schema), want, "{status} of {method} {path}");
             }
         }
     }
@@ -416,6 +429,67 @@ fn bodies_are_the_documented_schemas() {
     ] {
         assert!(schemas.contains(name), "{name} missing from {schemas:?}");
     }
+}
+
+#[test]
+fn the_token_routes_take_fastapis_embedded_bodies() {
+    let doc = default_doc();
+    let schemas = &doc["components"]["schemas"];
+    let cases: [(&str, &str, &[&str]); 4] = [
+        (
+            "/auth/forgot-password",
+            "Body_reset_forgot_password_auth_forgot_password_post",
+            &["email"],
+        ),
+        (
+            "/auth/reset-password",
+            "Body_reset_reset_password_auth_reset_password_post",
+            &["token", "password"],
+        ),
+        (
+            "/auth/request-verify-token",
+            "Body_verify_request_token_auth_request_verify_token_post",
+            &["email"],
+        ),
+        (
+            "/auth/verify",
+            "Body_verify_verify_auth_verify_post",
+            &["token"],
+        ),
+    ];
+    for (path, name, fields) in cases {
+        let body = &op(&doc, path, "post")["requestBody"];
+        assert_eq!(body["required"], true, "{path}");
+        let content = body["content"].as_object().unwrap();
+        assert_eq!(content.keys().collect::<Vec<_>>(), ["application/json"]);
+        assert_eq!(ref_name(&content["application/json"]["schema"]), name);
+        let schema = &schemas[name];
+        assert_eq!(schema["title"], name);
+        assert_eq!(schema["type"], "object");
+        assert_eq!(schema["required"], json!(fields), "{name}");
+        let properties: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+        assert_eq!(properties.len(), fields.len(), "{name}");
+        for field in fields {
+            assert_eq!(
+                schema["properties"][field]["type"], "string",
+                "{name}.{field}"
+            );
+        }
+    }
+    let email =
+        &schemas["Body_reset_forgot_password_auth_forgot_password_post"]["properties"]["email"];
+    assert_eq!(email["format"], "email");
+    assert_eq!(email["title"], "Email");
+    let reset = &schemas["Body_reset_reset_password_auth_reset_password_post"]["properties"];
+    assert_eq!(reset["token"]["title"], "Token");
+    assert_eq!(
+        reset["password"]["maxLength"],
+        json!(axum_users::MAX_PASSWORD_CHARS)
+    );
+
+    // The verified user, in the example too.
+    let verified = examples(op(&doc, "/auth/verify", "post"), "200");
+    assert!(verified.values().all(|user| user["is_verified"] == true));
 }
 
 #[test]
@@ -471,10 +545,52 @@ fn operations_are_named_and_tagged_as_fastapi_users_names_them() {
             "auth",
         ),
         (
+            "/auth/cookie/login",
+            "post",
+            "auth_cookie_login_auth_cookie_login_post",
+            "Auth:Cookie.Login",
+            "auth",
+        ),
+        (
+            "/auth/cookie/logout",
+            "post",
+            "auth_cookie_logout_auth_cookie_logout_post",
+            "Auth:Cookie.Logout",
+            "auth",
+        ),
+        (
             "/auth/register",
             "post",
             "register_register_auth_register_post",
             "Register:Register",
+            "auth",
+        ),
+        (
+            "/auth/forgot-password",
+            "post",
+            "reset_forgot_password_auth_forgot_password_post",
+            "Reset:Forgot Password",
+            "auth",
+        ),
+        (
+            "/auth/reset-password",
+            "post",
+            "reset_reset_password_auth_reset_password_post",
+            "Reset:Reset Password",
+            "auth",
+        ),
+        (
+            "/auth/request-verify-token",
+            "post",
+            "verify_request_token_auth_request_verify_token_post",
+            "Verify:Request-Token",
+            "auth",
+        ),
+        (
+            "/auth/verify",
+            "post",
+            "verify_verify_auth_verify_post",
+            "Verify:Verify",
             "auth",
         ),
         (
@@ -513,12 +629,21 @@ fn operations_are_named_and_tagged_as_fastapi_users_names_them() {
             "users",
         ),
     ];
+    let mut ids = BTreeSet::new();
     for (path, method, id, summary, tag) in cases {
         let o = op(&doc, path, method);
         assert_eq!(o["operationId"], id);
         assert_eq!(o["summary"], summary);
         assert_eq!(o["tags"], json!([tag]));
+        ids.insert(id);
     }
+    let operations: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|item| item.as_object().unwrap().len())
+        .sum();
+    assert_eq!(ids.len(), operations, "every operation is named, uniquely");
     let tags: Vec<&str> = doc["tags"]
         .as_array()
         .unwrap()
@@ -555,6 +680,38 @@ fn error_examples_give_the_exact_details_of_each_route() {
     let invalid = &register["REGISTER_INVALID_PASSWORD"]["detail"];
     assert_eq!(invalid["code"], "REGISTER_INVALID_PASSWORD");
     assert!(invalid["reason"].is_string());
+
+    let reset = examples(op(&doc, "/auth/reset-password", "post"), "400");
+    assert_eq!(
+        reset["RESET_PASSWORD_BAD_TOKEN"],
+        json!({ "detail": "RESET_PASSWORD_BAD_TOKEN" })
+    );
+    let invalid = &reset["RESET_PASSWORD_INVALID_PASSWORD"]["detail"];
+    assert_eq!(invalid["code"], "RESET_PASSWORD_INVALID_PASSWORD");
+    assert!(invalid["reason"].is_string());
+    let verify = examples(op(&doc, "/auth/verify", "post"), "400");
+    for code in ["VERIFY_USER_BAD_TOKEN", "VERIFY_USER_ALREADY_VERIFIED"] {
+        assert_eq!(verify[code], json!({ "detail": code }));
+    }
+    // The 400 of the 202 routes is only FastAPI's unreadable body: no business error.
+    for path in ["/auth/forgot-password", "/auth/request-verify-token"] {
+        assert_eq!(
+            examples(op(&doc, path, "post"), "400")
+                .into_values()
+                .collect::<Vec<_>>(),
+            [json!({ "detail": "There was an error parsing the body" })],
+            "{path}"
+        );
+        let invalid = examples(op(&doc, path, "post"), "422");
+        assert_eq!(
+            invalid["value_error"]["detail"][0]["loc"],
+            json!(["body", "email"])
+        );
+        assert_eq!(
+            invalid["missing"]["detail"][0]["loc"],
+            json!(["body", "email"])
+        );
+    }
 
     for path in ["/users/me", "/users/{id}"] {
         let update = examples(op(&doc, path, "patch"), "400");
@@ -616,11 +773,17 @@ fn error_examples_give_the_exact_details_of_each_route() {
             }
         }
     }
-    let limited = op(&strict, "/auth/register", "post");
-    assert_eq!(
-        limited["responses"]["429"]["headers"]["Retry-After"]["schema"]["type"],
-        "integer"
-    );
+    for path in [
+        "/auth/register",
+        "/auth/forgot-password",
+        "/auth/request-verify-token",
+    ] {
+        let limited = op(&strict, path, "post");
+        assert_eq!(
+            limited["responses"]["429"]["headers"]["Retry-After"]["schema"]["type"], "integer",
+            "{path}"
+        );
+    }
 }
 
 #[test]
@@ -652,9 +815,15 @@ fn security_points_at_the_mounted_login() {
         schemes["HTTPBearer"],
         json!({ "type": "http", "scheme": "bearer" })
     );
-    let expected = json!([{ "OAuth2PasswordBearer": [] }, { "HTTPBearer": [] }]);
+    assert_eq!(
+        schemes["APIKeyCookie"],
+        json!({ "type": "apiKey", "in": "cookie", "name": "fastapiusersauth" })
+    );
+    let expected =
+        json!([{ "OAuth2PasswordBearer": [] }, { "HTTPBearer": [] }, { "APIKeyCookie": [] }]);
     for (path, method) in [
         ("/auth/jwt/logout", "post"),
+        ("/auth/cookie/logout", "post"),
         ("/users/me", "get"),
         ("/users/me", "patch"),
         ("/users/{id}", "get"),
@@ -667,12 +836,22 @@ fn security_points_at_the_mounted_login() {
             "{method} {path}"
         );
     }
-    for (path, method) in [("/auth/jwt/login", "post"), ("/auth/register", "post")] {
-        assert!(
-            op(&doc, path, method).get("security").is_none(),
-            "{method} {path}"
-        );
+    for path in [
+        "/auth/jwt/login",
+        "/auth/cookie/login",
+        "/auth/register",
+        "/auth/forgot-password",
+        "/auth/reset-password",
+        "/auth/request-verify-token",
+        "/auth/verify",
+    ] {
+        assert!(op(&doc, path, "post").get("security").is_none(), "{path}");
     }
+    let doc = bearer_doc();
+    assert_eq!(
+        op(&doc, "/users/me", "get")["security"],
+        json!([{ "OAuth2PasswordBearer": [] }, { "HTTPBearer": [] }])
+    );
 
     // The first *bearer* login is the token URL; cookies get their own scheme.
     let doc = everything_doc();
@@ -735,7 +914,10 @@ fn custom_fields_join_the_user_schemas() {
 fn classic_routes_sit_at_their_prefix() {
     let doc = classic_doc();
     let paths: BTreeSet<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
-    assert_eq!(paths, set(&["/login", "/register"]));
+    assert_eq!(
+        paths,
+        set(&["/forgot-password", "/login", "/register", "/reset-password"])
+    );
     let register = op(&doc, "/register", "post");
     assert_eq!(
         statuses(register),
@@ -751,10 +933,45 @@ fn classic_routes_sit_at_their_prefix() {
         doc["components"]["schemas"]["TokenResponse"]["required"],
         json!(["token"])
     );
+    // The 2019 handlers' names; the same bodies and answers as v15's reset router.
+    let forgot = op(&doc, "/forgot-password", "post");
+    assert_eq!(
+        forgot["operationId"],
+        "forgot_password_forgot_password_post"
+    );
+    assert_eq!(forgot["summary"], "Forgot Password");
+    assert_eq!(statuses(forgot), set(&["202", "400", "413", "422", "503"]));
+    assert_eq!(
+        forgot["responses"]["202"]["content"]["application/json"]["schema"],
+        json!({ "type": "null" })
+    );
+    assert_eq!(
+        ref_name(&forgot["requestBody"]["content"]["application/json"]["schema"]),
+        "Body_forgot_password_forgot_password_post"
+    );
+    let reset = op(&doc, "/reset-password", "post");
+    assert_eq!(reset["operationId"], "reset_password_reset_password_post");
+    assert_eq!(statuses(reset), set(&["200", "400", "413", "422", "503"]));
+    assert_eq!(
+        examples(reset, "400")["RESET_PASSWORD_BAD_TOKEN"],
+        json!({ "detail": "RESET_PASSWORD_BAD_TOKEN" })
+    );
+    assert_eq!(
+        ref_name(&reset["requestBody"]["content"]["application/json"]["schema"]),
+        "Body_reset_password_reset_password_post"
+    );
 
     let doc = everything_doc();
-    assert!(doc["paths"]["/classic/login"]["post"].is_object());
-    assert!(doc["paths"]["/classic/register"]["post"].is_object());
+    for route in ["login", "register", "forgot-password", "reset-password"] {
+        assert!(
+            doc["paths"][format!("/classic/{route}")]["post"].is_object(),
+            "{route}"
+        );
+    }
+    assert_eq!(
+        statuses(op(&doc, "/classic/forgot-password", "post")),
+        set(&["202", "400", "413", "422", "429", "503"])
+    );
 }
 
 #[test]
@@ -848,7 +1065,7 @@ fn assert_valid_openapi(doc: &Value) {
 
 #[test]
 fn the_documents_are_valid_openapi_3_1() {
-    for doc in [default_doc(), everything_doc(), classic_doc()] {
+    for doc in [default_doc(), bearer_doc(), everything_doc(), classic_doc()] {
         assert_valid_openapi(&doc);
     }
 }
@@ -869,7 +1086,7 @@ fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
 
 #[test]
 fn every_reference_resolves() {
-    for doc in [default_doc(), everything_doc(), classic_doc()] {
+    for doc in [default_doc(), bearer_doc(), everything_doc(), classic_doc()] {
         let mut found = Vec::new();
         refs(&doc, &mut found);
         assert!(found.len() > 10, "{found:?}");
@@ -925,7 +1142,7 @@ fn schema_errors(doc: &Value, schema: &Value, instance: &Value) -> Vec<String> {
 #[test]
 fn every_example_matches_its_schema() {
     let mut checked = 0;
-    for doc in [default_doc(), everything_doc(), classic_doc()] {
+    for doc in [default_doc(), bearer_doc(), everything_doc(), classic_doc()] {
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, o) in item.as_object().unwrap() {
                 for (status, response) in o["responses"].as_object().unwrap() {
@@ -961,7 +1178,29 @@ struct App {
     manager: UserManager,
 }
 
-/// The routers mounted exactly as [`default_doc`] describes them, over a memory store.
+/// A password policy, so that the `*_INVALID_PASSWORD` answers can be driven.
+struct MinLength;
+
+#[async_trait::async_trait]
+impl UserHooks<()> for MinLength {
+    async fn validate_password(
+        &self,
+        password: &str,
+        _subject: PasswordSubject<'_, ()>,
+    ) -> Result<(), InvalidPassword> {
+        if password.chars().count() < 8 {
+            return Err(InvalidPassword::new(
+                "Password should be at least 8 characters",
+            ));
+        }
+        Ok(())
+    }
+}
+
+const SECRET: &[u8] = b"a test secret of at least thirty-two bytes";
+
+/// The routers mounted exactly as [`default_doc`] describes them (and as the server mounts
+/// them), over a memory store.
 fn app() -> App {
     let store = Arc::new(MemoryStore::new());
     let hasher = Argon2Hasher::new(Argon2Params::insecure_fast());
@@ -972,13 +1211,31 @@ fn app() -> App {
             ..HashPoolConfig::default()
         },
     );
-    let manager = UserManager::<()>::new(store, pool, Arc::new(NoHooks));
-    let codec = JwtCodec::hs256(b"a test secret of at least thirty-two bytes").unwrap();
-    let jwt = AuthBackend::bearer_jwt("jwt", JwtStrategy::new(codec, 3600));
-    let state = UsersState::new(manager.clone(), vec![jwt.clone()]);
+    let manager = UserManager::<()>::new(store, pool, Arc::new(MinLength));
+    let strategy = Arc::new(JwtStrategy::new(JwtCodec::hs256(SECRET).unwrap(), 3600));
+    let jwt = AuthBackend::new("jwt", Arc::new(BearerTransport), strategy.clone());
+    let cookie = AuthBackend::new(
+        "cookie",
+        Arc::new(
+            CookieTransport::new()
+                .name("fastapiusersauth")
+                .csrf_protection(true),
+        ),
+        strategy,
+    );
+    let state = UsersState::new(manager.clone(), vec![jwt.clone(), cookie.clone()]);
     let router = Router::new()
         .nest("/auth/jwt", auth_router(jwt, AuthRouterOptions::default()))
-        .nest("/auth", register_router::<(), _>())
+        .nest(
+            "/auth/cookie",
+            auth_router(cookie, AuthRouterOptions::default()),
+        )
+        .nest(
+            "/auth",
+            register_router::<(), _>()
+                .merge(reset_password_router::<(), _>())
+                .merge(verify_router::<(), _>()),
+        )
         .nest(
             "/users",
             users_router::<(), _>(UsersRouterOptions::default()),
@@ -986,6 +1243,40 @@ fn app() -> App {
         .fallback(not_found)
         .with_state(state);
     App { router, manager }
+}
+
+/// Sends `request`: the status, the headers and the raw body.
+async fn send(app: &App, request: Request<Body>) -> (StatusCode, HeaderMap, bytes::Bytes) {
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, bytes)
+}
+
+/// `POST uri` with a JSON content type and these raw bytes.
+async fn post_raw(app: &App, uri: &str, bytes: Vec<u8>) -> (StatusCode, HeaderMap, bytes::Bytes) {
+    let request = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(bytes))
+        .unwrap();
+    send(app, request).await
+}
+
+/// `POST path` with a JSON body, answered with `status` and the JSON literal `null`
+/// (`content-type: application/json`), as documented.
+async fn assert_null_answer(app: &App, doc: &Value, path: &str, body: Value, status: StatusCode) {
+    let (got, headers, bytes) = post_raw(app, path, body.to_string().into_bytes()).await;
+    assert_eq!(got, status, "POST {path} {body}");
+    assert_eq!(&bytes[..], b"null", "POST {path} {body}");
+    assert_eq!(
+        headers[header::CONTENT_TYPE],
+        "application/json",
+        "POST {path}"
+    );
+    assert_documented(doc, path, "POST", got, &Value::Null);
 }
 
 async fn call(
@@ -1006,15 +1297,39 @@ async fn call(
         None => request.body(Body::empty()),
     }
     .unwrap();
-    let response = app.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let (status, _, bytes) = send(app, request).await;
     let body = if bytes.is_empty() {
         Value::Null
     } else {
         serde_json::from_slice(&bytes).unwrap()
     };
     (status, body)
+}
+
+/// The documented path that serves `method` at `uri`: the literal path first, then a
+/// templated one whose `{…}` segments match any one segment.
+fn documented_path(doc: &Value, uri: &str, method: &str) -> Option<String> {
+    let method = method.to_ascii_lowercase();
+    let paths = doc["paths"].as_object().unwrap();
+    if paths
+        .get(uri)
+        .is_some_and(|item| item.get(&method).is_some())
+    {
+        return Some(uri.to_owned());
+    }
+    let segments: Vec<&str> = uri.split('/').collect();
+    paths
+        .iter()
+        .filter(|(_, item)| item.get(&method).is_some())
+        .map(|(path, _)| path)
+        .find(|path| {
+            let template: Vec<&str> = path.split('/').collect();
+            template.len() == segments.len()
+                && template.iter().zip(&segments).all(|(t, s)| {
+                    t == s || (t.starts_with('{') && t.ends_with('}') && !s.is_empty())
+                })
+        })
+        .cloned()
 }
 
 /// The status is documented for the operation, and the body matches its schema.
@@ -1048,24 +1363,27 @@ async fn the_routers_answer_what_the_document_says() {
     };
     let json_body = |v: Value| Some(("application/json", v.to_string()));
 
-    // Every documented operation exists: no 404/405 for a documented method, 405 for others.
+    // Every documented operation exists: no 404/405 for a documented method, 405 for others
+    // (unless a templated path documents the method for this URI too: `DELETE /users/me` is
+    // `DELETE /users/{id}` with the id "me", as in FastAPI).
     let id = "5c6c2d1e-2b6a-4f8e-9a3b-0d5f1e2a3b4c";
-    for (path, item) in doc["paths"].as_object().unwrap() {
+    for path in doc["paths"].as_object().unwrap().keys() {
         let uri = path.replace("{id}", id);
         for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
             let (status, body) = call(&app, method, &uri, None, None).await;
-            if item.get(method.to_ascii_lowercase()).is_some() {
-                assert!(
-                    status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
-                    "{method} {path}: {status}"
-                );
-                assert_documented(&doc, path, method, status, &body);
-            } else {
-                assert_eq!(
+            match documented_path(&doc, &uri, method) {
+                Some(documented) => {
+                    assert!(
+                        status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+                        "{method} {uri}: {status}"
+                    );
+                    assert_documented(&doc, &documented, method, status, &body);
+                }
+                None => assert_eq!(
                     status,
                     StatusCode::METHOD_NOT_ALLOWED,
-                    "{method} {path} is not documented"
-                );
+                    "{method} {uri} is not documented"
+                ),
             }
         }
     }
@@ -1235,13 +1553,156 @@ async fn the_routers_answer_what_the_document_says() {
     let (status, body) = call(&app, "DELETE", &by_id, Some(&admin_token), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_documented(&doc, "/users/{id}", "DELETE", status, &body);
+
+    token_routes_answer_what_the_document_says(&doc, &app).await;
+}
+
+/// Forgot-password, reset-password, request-verify-token and verify, as mounted by [`app`].
+async fn token_routes_answer_what_the_document_says(doc: &Value, app: &App) {
+    let json_body = |v: Value| Some(("application/json", v.to_string()));
+    let (status, _) = call(
+        app,
+        "POST",
+        "/auth/register",
+        None,
+        json_body(json!({"email": "galahad@camelot.bt", "password": "siege perilous"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let galahad = app
+        .manager
+        .get_by_email("galahad@camelot.bt")
+        .await
+        .unwrap();
+
+    // The two 202 routes answer before anything: known address or not, the same answer.
+    for path in ["/auth/forgot-password", "/auth/request-verify-token"] {
+        for email in ["galahad@camelot.bt", "Nobody@Camelot.bt"] {
+            assert_null_answer(
+                app,
+                doc,
+                path,
+                json!({ "email": email }),
+                StatusCode::ACCEPTED,
+            )
+            .await;
+        }
+        // 422: an invalid email, no email, a body that is not an object, malformed JSON.
+        for body in [
+            json!({"email": "arthur"}).to_string(),
+            "{}".to_owned(),
+            "\"galahad@camelot.bt\"".to_owned(),
+            "{\"email\": }".to_owned(),
+        ] {
+            let (status, body) =
+                call(app, "POST", path, None, Some(("application/json", body))).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path} {body}");
+            assert_documented(doc, path, "POST", status, &body);
+        }
+        let (status, body) = call(app, "POST", path, None, None).await;
+        assert_eq!(body["detail"][0]["loc"], json!(["body", "email"]));
+        assert_documented(doc, path, "POST", status, &body);
+        // 400: JSON that is not UTF-8; 413: a body over 64 KiB.
+        let (status, _, bytes) = post_raw(app, path, b"{\"email\": \"\xff\"}".to_vec()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        let body: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_documented(doc, path, "POST", status, &body);
+        let (status, body) = call(
+            app,
+            "POST",
+            path,
+            None,
+            Some(("application/json", "x".repeat(70_000))),
+        )
+        .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+        assert_documented(doc, path, "POST", status, &body);
+    }
+
+    // Reset: a bad token, a refused password (the token survives), then the reset, once.
+    let path = "/auth/reset-password";
+    let ctx = RequestContext::default();
+    let token = app.manager.forgot_password(&galahad, &ctx).await.unwrap();
+    for (body, want) in [
+        (
+            json!({"token": "not a token", "password": "a new password"}),
+            json!({ "detail": "RESET_PASSWORD_BAD_TOKEN" }),
+        ),
+        (
+            json!({"token": token, "password": "short"}),
+            json!({ "detail": {
+                "code": "RESET_PASSWORD_INVALID_PASSWORD",
+                "reason": "Password should be at least 8 characters",
+            } }),
+        ),
+    ] {
+        let (status, got) = call(app, "POST", path, None, json_body(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(got, want);
+        assert_documented(doc, path, "POST", status, &got);
+    }
+    for body in [json!({}), json!({"token": token}), json!([])] {
+        let (status, got) = call(app, "POST", path, None, json_body(body)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_documented(doc, path, "POST", status, &got);
+    }
+    let reset = json!({"token": token, "password": "the grail is found"});
+    assert_null_answer(app, doc, path, reset.clone(), StatusCode::OK).await;
+    let (status, got) = call(app, "POST", path, None, json_body(reset)).await;
+    assert_eq!(got, json!({ "detail": "RESET_PASSWORD_BAD_TOKEN" }));
+    assert_documented(doc, path, "POST", status, &got);
+
+    // Verify: bad tokens (an empty one too), a missing one, then the user, once.
+    let path = "/auth/verify";
+    for token in ["not a token", ""] {
+        let (status, got) = call(
+            app,
+            "POST",
+            path,
+            None,
+            json_body(json!({ "token": token })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(got, json!({ "detail": "VERIFY_USER_BAD_TOKEN" }));
+        assert_documented(doc, path, "POST", status, &got);
+    }
+    for body in [json!({}), json!("token")] {
+        let (status, got) = call(app, "POST", path, None, json_body(body)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(got["detail"][0]["loc"], json!(["body", "token"]));
+        assert_documented(doc, path, "POST", status, &got);
+    }
+    let token = app.manager.request_verify(&galahad, &ctx).await.unwrap();
+    let (status, got) = call(
+        app,
+        "POST",
+        path,
+        None,
+        json_body(json!({ "token": token })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got["is_verified"], true);
+    assert_eq!(got["email"], "galahad@camelot.bt");
+    assert_documented(doc, path, "POST", status, &got);
+    let (status, got) = call(
+        app,
+        "POST",
+        path,
+        None,
+        json_body(json!({ "token": token })),
+    )
+    .await;
+    assert_eq!(got, json!({ "detail": "VERIFY_USER_ALREADY_VERIFIED" }));
+    assert_documented(doc, path, "POST", status, &got);
 }
 
 #[tokio::test]
 async fn the_classic_router_answers_what_its_document_says() {
     let doc = classic_doc();
     let App { manager, .. } = app();
-    let codec = JwtCodec::hs256(b"a test secret of at least thirty-two bytes").unwrap();
+    let codec = JwtCodec::hs256(SECRET).unwrap();
     let jwt = AuthBackend::bearer_jwt("jwt", JwtStrategy::new(codec, 3600));
     let state = UsersState::new(manager.clone(), vec![jwt.clone()]);
     let router = Router::new()
@@ -1256,7 +1717,7 @@ async fn the_classic_router_answers_what_its_document_says() {
         None,
         Some((
             "application/json",
-            json!({"email": "percival@camelot.bt", "password": "grail"}).to_string(),
+            json!({"email": "percival@camelot.bt", "password": "holy grail"}).to_string(),
         )),
     )
     .await;
@@ -1264,7 +1725,7 @@ async fn the_classic_router_answers_what_its_document_says() {
     assert_documented(&doc, "/register", "POST", status, &body);
     let form = Some((
         "application/x-www-form-urlencoded",
-        "username=percival@camelot.bt&password=grail".to_owned(),
+        "username=percival@camelot.bt&password=holy+grail".to_owned(),
     ));
     let (status, body) = call(&app, "POST", "/login", None, form).await;
     assert_eq!(status, StatusCode::OK);
@@ -1272,4 +1733,316 @@ async fn the_classic_router_answers_what_its_document_says() {
     let (status, body) = call(&app, "POST", "/login", None, None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_documented(&doc, "/login", "POST", status, &body);
+
+    // Forgot-password: 202 `null`, known or not; reset-password: 400, then 200 `null`.
+    for email in ["percival@camelot.bt", "nobody@camelot.bt"] {
+        assert_null_answer(
+            &app,
+            &doc,
+            "/forgot-password",
+            json!({ "email": email }),
+            StatusCode::ACCEPTED,
+        )
+        .await;
+    }
+    let (status, body) = call(&app, "POST", "/forgot-password", None, None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_documented(&doc, "/forgot-password", "POST", status, &body);
+    let json_body = |v: Value| Some(("application/json", v.to_string()));
+    let (status, body) = call(
+        &app,
+        "POST",
+        "/reset-password",
+        None,
+        json_body(json!({"token": "expired", "password": "a new password"})),
+    )
+    .await;
+    assert_eq!(body, json!({ "detail": "RESET_PASSWORD_BAD_TOKEN" }));
+    assert_documented(&doc, "/reset-password", "POST", status, &body);
+    let percival = app
+        .manager
+        .get_by_email("percival@camelot.bt")
+        .await
+        .unwrap();
+    let token = app
+        .manager
+        .forgot_password(&percival, &RequestContext::default())
+        .await
+        .unwrap();
+    assert_null_answer(
+        &app,
+        &doc,
+        "/reset-password",
+        json!({"token": token, "password": "a new password"}),
+        StatusCode::OK,
+    )
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshot.
+
+/// `value` with the keys of every object in sorted order (whatever map serde_json was built
+/// with).
+fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&map[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The committed snapshot of the server's default document.
+fn snapshot_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/openapi-v15.json")
+}
+
+#[test]
+fn the_server_default_document_matches_its_snapshot() {
+    let actual = format!(
+        "{}\n",
+        serde_json::to_string_pretty(&sorted(&default_doc())).unwrap()
+    );
+    let path = snapshot_path();
+    if std::env::var("UPDATE_SNAPSHOTS").as_deref() == Ok("1") {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &actual).unwrap();
+        eprintln!("wrote {}", path.display());
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; create it with `UPDATE_SNAPSHOTS=1 cargo test -p axum-users --test \
+                 openapi` and commit it",
+                path.display()
+            )
+        })
+        .replace("\r\n", "\n");
+    if expected != actual {
+        let old: Vec<&str> = expected.lines().collect();
+        let new: Vec<&str> = actual.lines().collect();
+        let edits = line_diff(&old, &new);
+        let changed = edits.iter().filter(|(e, _)| *e != Edit::Same).count();
+        panic!(
+            "the OpenAPI document differs from {} ({changed} lines changed). If the change is \
+             intended, rerun with UPDATE_SNAPSHOTS=1 and commit the file.\n--- {}\n+++ \
+             generated\n{}",
+            path.display(),
+            path.display(),
+            unified(&edits, 3)
+        );
+    }
+}
+
+/// One line of a diff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Edit {
+    Same,
+    Removed,
+    Added,
+}
+
+/// The lines of `old` and `new` as a shortest edit script (Myers' algorithm), after the common
+/// head and tail; beyond `MAX_EDITS` edits, the differing middle as removed then added.
+fn line_diff<'a>(old: &[&'a str], new: &[&'a str]) -> Vec<(Edit, &'a str)> {
+    const MAX_EDITS: usize = 2000;
+    let head = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let tail = old[head..]
+        .iter()
+        .rev()
+        .zip(new[head..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let (a, b) = (&old[head..old.len() - tail], &new[head..new.len() - tail]);
+    let middle = myers(a, b, MAX_EDITS).unwrap_or_else(|| {
+        a.iter()
+            .map(|l| (Edit::Removed, *l))
+            .chain(b.iter().map(|l| (Edit::Added, *l)))
+            .collect()
+    });
+    old[..head]
+        .iter()
+        .map(|l| (Edit::Same, *l))
+        .chain(middle)
+        .chain(old[old.len() - tail..].iter().map(|l| (Edit::Same, *l)))
+        .collect()
+}
+
+/// A diff index as a slice index (never negative where it is used).
+fn ix(i: isize) -> usize {
+    usize::try_from(i).expect("a negative index")
+}
+
+/// A slice's length as a diff index.
+fn len(lines: &[&str]) -> isize {
+    isize::try_from(lines.len()).unwrap()
+}
+
+/// Myers' O((N+M)D) diff; `None` when more than `max_d` edits are needed.
+fn myers<'a>(a: &[&'a str], b: &[&'a str], max_d: usize) -> Option<Vec<(Edit, &'a str)>> {
+    let (n, m) = (len(a), len(b));
+    let limit = isize::try_from((a.len() + b.len()).min(max_d)).unwrap();
+    let off = limit + 1;
+    let at = |k: isize| ix(off + k);
+    // v[k]: the furthest x on diagonal k; trace[d]: v on diagonals -d..=d before step d.
+    let mut v = vec![0isize; 2 * ix(limit) + 3];
+    let mut trace: Vec<Vec<isize>> = Vec::new();
+    for d in 0..=limit {
+        trace.push(v[at(-d)..=at(d)].to_vec());
+        for k in (-d..=d).step_by(2) {
+            let mut x = if k == -d || (k != d && v[at(k - 1)] < v[at(k + 1)]) {
+                v[at(k + 1)]
+            } else {
+                v[at(k - 1)] + 1
+            };
+            let mut y = x - k;
+            while x < n && y < m && a[ix(x)] == b[ix(y)] {
+                x += 1;
+                y += 1;
+            }
+            v[at(k)] = x;
+            if x >= n && y >= m {
+                return Some(backtrack(a, b, &trace, d));
+            }
+        }
+    }
+    None
+}
+
+/// The edit script of a finished Myers search of `d` steps.
+fn backtrack<'a>(
+    a: &[&'a str],
+    b: &[&'a str],
+    trace: &[Vec<isize>],
+    d: isize,
+) -> Vec<(Edit, &'a str)> {
+    let (mut x, mut y) = (len(a), len(b));
+    let mut out = Vec::new();
+    for d in (0..=d).rev() {
+        let v = &trace[ix(d)];
+        let get = |k: isize| v[ix(k + d)];
+        let k = x - y;
+        let prev_k = if k == -d || (k != d && get(k - 1) < get(k + 1)) {
+            k + 1
+        } else {
+            k - 1
+        };
+        let prev_x = if d == 0 { 0 } else { get(prev_k) };
+        let prev_y = prev_x - prev_k;
+        while x > prev_x && y > prev_y {
+            out.push((Edit::Same, a[ix(x - 1)]));
+            x -= 1;
+            y -= 1;
+        }
+        if d > 0 {
+            if x == prev_x {
+                out.push((Edit::Added, b[ix(y - 1)]));
+            } else {
+                out.push((Edit::Removed, a[ix(x - 1)]));
+            }
+        }
+        x = prev_x;
+        y = prev_y;
+    }
+    out.reverse();
+    out
+}
+
+/// The changed lines of `edits` with `context` lines around them, in hunks headed
+/// `@@ -old_start,old_len +new_start,new_len @@` as `diff -u` writes them.
+fn unified(edits: &[(Edit, &str)], context: usize) -> String {
+    let changes: Vec<usize> = (0..edits.len())
+        .filter(|&i| edits[i].0 != Edit::Same)
+        .collect();
+    // Hunks: runs of changes less than two contexts apart.
+    let mut hunks: Vec<(usize, usize)> = Vec::new();
+    for &i in &changes {
+        match hunks.last_mut() {
+            Some((_, last)) if i - *last <= 2 * context => *last = i,
+            _ => hunks.push((i, i)),
+        }
+    }
+    let mut out = String::new();
+    for (first, last) in hunks {
+        let start = first.saturating_sub(context);
+        let end = (last + context + 1).min(edits.len());
+        let before = &edits[..start];
+        let old_start = before.iter().filter(|(e, _)| *e != Edit::Added).count() + 1;
+        let new_start = before.iter().filter(|(e, _)| *e != Edit::Removed).count() + 1;
+        let hunk = &edits[start..end];
+        let old_len = hunk.iter().filter(|(e, _)| *e != Edit::Added).count();
+        let new_len = hunk.iter().filter(|(e, _)| *e != Edit::Removed).count();
+        out.push_str(&format!(
+            "@@ -{old_start},{old_len} +{new_start},{new_len} @@\n"
+        ));
+        for (edit, line) in hunk {
+            let mark = match edit {
+                Edit::Same => ' ',
+                Edit::Removed => '-',
+                Edit::Added => '+',
+            };
+            out.push(mark);
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn the_snapshot_diff_shows_every_changed_line() {
+    let old: Vec<String> = (1..=40).map(|i| format!("line {i}")).collect();
+    let mut new = old.clone();
+    new[4] = "line five".to_owned(); // changed
+    new.remove(20); // removed "line 21"
+    new.insert(30, "inserted".to_owned());
+    new.push("appended".to_owned());
+    let old: Vec<&str> = old.iter().map(String::as_str).collect();
+    let new: Vec<&str> = new.iter().map(String::as_str).collect();
+    let edits = line_diff(&old, &new);
+    // The script rebuilds both sides.
+    let side = |skip: Edit| -> Vec<&str> {
+        edits
+            .iter()
+            .filter(|(e, _)| *e != skip)
+            .map(|(_, l)| *l)
+            .collect()
+    };
+    assert_eq!(side(Edit::Added), old);
+    assert_eq!(side(Edit::Removed), new);
+    let text = unified(&edits, 3);
+    let changed: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with('-') || l.starts_with('+'))
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            "-line 5",
+            "+line five",
+            "-line 21",
+            "+inserted",
+            "+appended"
+        ]
+    );
+    assert!(text.starts_with("@@ -2,7 +2,7 @@\n line 2\n"), "{text}");
+    assert_eq!(text.matches("@@ -").count(), 4, "{text}");
+
+    // Nothing in common, and over the edit budget: still every line.
+    let a: Vec<String> = (0..3000).map(|i| format!("a{i}")).collect();
+    let b: Vec<String> = (0..3000).map(|i| format!("b{i}")).collect();
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let b: Vec<&str> = b.iter().map(String::as_str).collect();
+    let edits = line_diff(&a, &b);
+    assert_eq!(edits.len(), 6000);
+    assert_eq!(unified(&edits, 3).lines().count(), 6001);
 }
