@@ -133,6 +133,21 @@ pub trait UserHooks<X: Send + Sync + 'static = ()>: Send + Sync + 'static {
         Ok(())
     }
 
+    /// After a login failed its credential check (400 `LOGIN_BAD_CREDENTIALS`): an unknown
+    /// `email` (then `user` is `None`), a wrong password, or an inactive user. `email` is the
+    /// login form's `username` as sent. Not called for a login refused before its credentials
+    /// were checked (429 from a rate limit or a lockout, 422), nor for a right password of an
+    /// unverified user where verification is required. The password is never passed. A
+    /// failure is logged; the client still gets its 400.
+    async fn on_after_failed_login(
+        &self,
+        email: &str,
+        user: Option<&User<X>>,
+        ctx: &RequestContext,
+    ) -> Result<(), BoxError> {
+        Ok(())
+    }
+
     /// After a user was updated through the users API; `update` is what was asked for.
     async fn on_after_update(
         &self,

@@ -9,6 +9,7 @@
 //! | JSON Web Tokens | [`JwtCodec`], [`AccessClaims`] |
 //! | what a token is | [`Strategy`], [`JwtStrategy`] |
 //! | the business rules | [`UserManager`], [`UserHooks`] |
+//! | the password policy | [`PasswordPolicy`], [`WithPolicy`] ([`policy`]) |
 //! | errors | [`ManagerError`], [`StoreError`], [`HashError`], [`StrategyError`] |
 //!
 //! # Example
@@ -44,6 +45,7 @@ pub mod mail;
 mod manager;
 mod model;
 mod password;
+pub mod policy;
 mod store;
 mod strategy;
 
@@ -59,6 +61,7 @@ pub use password::{
     Argon2Hasher, Argon2Params, HashError, HashPool, HashPoolConfig, PasswordHasher, Verified,
     generate_password, generate_password as generate_token,
 };
+pub use policy::{PasswordPolicy, WithPolicy};
 pub use store::token::{AccessToken, AccessTokenStore};
 pub use store::{StoreError, UserStore};
 pub use strategy::{DatabaseStrategy, JwtStrategy, PasswordBinding, Strategy, StrategyError};

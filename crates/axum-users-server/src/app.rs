@@ -2,6 +2,7 @@
 //! [`Config`].
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::HeaderName;
@@ -16,17 +17,18 @@ use axum_users_core::mail::{
     SmtpMailer,
 };
 use axum_users_core::{
-    Argon2Hasher, HashPool, HashPoolConfig, JwtAlgorithm, JwtCodec, JwtStrategy, NoHooks,
+        Argon2Hasher, DatabaseStrategy, HashPool, HashPoolConfig, JwtAlgorithm, JwtCodec, JwtStrategy, NoHooks,
     PasswordBinding, TokenSettings, UserManager,
 };
-use axum_users_sqlx::SqliteStore;
+use axum_users_redis::RedisStrategy;
+use axum_users_sqlx::AnyUserStore;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::{BackendKind, Config, ConfigError, Profile};
-use crate::database::DatabaseKind;
+
 use crate::error::ServerError;
 
 /// The server's user type: no custom fields.
@@ -37,8 +39,25 @@ pub type Extra = ();
 pub struct App {
     /// The router, ready to serve.
     pub router: Router,
-    /// Its state (for draining background work at shutdown).
+        /// Its state (for draining background work at shutdown).
     pub state: UsersState<Extra>,
+    /// The periodic purge of expired database tokens, when the database backend is on.
+    pub purge: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Deletes expired database tokens every `every` (FastAPI Users never does).
+fn spawn_purge(strategy: DatabaseStrategy, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match strategy.purge_expired().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "purged expired access tokens"),
+                Err(error) => tracing::warn!(%error, "could not purge expired access tokens"),
+            }
+        }
+    })
 }
 
 /// Derives a purpose-specific secret from the main one, so reset and verification tokens can
@@ -57,17 +76,18 @@ fn derive_secret(main: &str, purpose: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-/// Opens the store (migrating it unless told not to) and builds the manager.
+/// Opens the store (migrating it unless told not to) and builds the manager over it.
 ///
 /// # Errors
 /// When the database cannot be opened or migrated.
 pub async fn manager(config: &Config, migrate: bool) -> Result<UserManager<Extra>, ServerError> {
-    let store = match DatabaseKind::from_url(&config.database_url)? {
-        DatabaseKind::Sqlite => SqliteStore::<Extra>::connect(&config.database_url).await?,
-    };
-    if migrate {
-        store.migrate().await?;
-    }
+    let store = crate::database::open(config, migrate).await?;
+    Ok(manager_over(config, store))
+}
+
+/// The manager over an open store.
+#[must_use]
+pub fn manager_over(config: &Config, store: Arc<AnyUserStore<Extra>>) -> UserManager<Extra> {
     let hasher = HashPool::new(
         Arc::new(Argon2Hasher::new(config.argon2_params())),
         HashPoolConfig {
@@ -76,10 +96,14 @@ pub async fn manager(config: &Config, migrate: bool) -> Result<UserManager<Extra
             low_priority: true,
         },
     );
-    Ok(UserManager::new(Arc::new(store), hasher, Arc::new(NoHooks)))
+    UserManager::new(store, hasher, Arc::new(NoHooks))
 }
 
-fn backends(config: &Config, codec: &JwtCodec) -> Result<Vec<AuthBackend<Extra>>, ServerError> {
+fn backends(
+    config: &Config,
+    codec: &JwtCodec,
+    database: &DatabaseStrategy,
+) -> Result<Vec<AuthBackend<Extra>>, ServerError> {
     let binding = match (
         config.revoke_on_password_change,
         config.require_token_binding,
@@ -111,14 +135,17 @@ fn backends(config: &Config, codec: &JwtCodec) -> Result<Vec<AuthBackend<Extra>>
                     .trusted_origins(c.trusted_origins.clone());
                 Ok(AuthBackend::new("cookie", Arc::new(transport), jwt.clone()))
             }
-            BackendKind::Database | BackendKind::Redis => {
-                Err(ServerError::Config(ConfigError::new(
-                    "AXUM_USERS_BACKENDS",
-                    format!(
-                        "the {} backend is not available in this build yet",
-                        kind.name()
-                    ),
-                )))
+                        BackendKind::Database => Ok(AuthBackend::new(
+                "database",
+                Arc::new(BearerTransport),
+                Arc::new(database.clone()),
+            )),
+            BackendKind::Redis => {
+                let url = config.redis_url.as_deref().unwrap_or_default();
+                // Lazy: the server starts while Redis is down and answers 503 until it is back.
+                let redis = RedisStrategy::lazy(url, Some(config.jwt_lifetime_seconds))
+                    .map_err(|e| ConfigError::new("AXUM_USERS_REDIS_URL", e.to_string()))?;
+                Ok(AuthBackend::new("redis", Arc::new(BearerTransport), Arc::new(redis)))
             }
         })
         .collect()
@@ -212,11 +239,16 @@ pub async fn build(config: &Config) -> Result<App, ServerError> {
     let tokens = TokenSettings::new(&reset, &verify)
         .map_err(|e| ConfigError::new("AXUM_USERS_SECRET", e.to_string()))?;
     let hooks = Arc::new(crate::hooks::MailHooks::new(account_mailer(config)?));
-    let manager = manager(config, true)
-        .await?
-        .with_tokens(tokens)
-        .with_hooks(hooks);
-    let backends = backends(config, &codec)?;
+        let store = crate::database::open(config, config.auto_migrate).await?;
+    let database = DatabaseStrategy::new(
+        store.clone(),
+        Some(Duration::from_secs(config.jwt_lifetime_seconds)),
+    );
+    let purge = config.backends.contains(&BackendKind::Database).then(|| {
+        spawn_purge(database.clone(), Duration::from_secs(config.token_purge_interval_seconds))
+    });
+    let manager = manager_over(config, store).with_tokens(tokens).with_hooks(hooks);
+    let backends = backends(config, &codec, &database)?;
     let state = UsersState::new(manager, backends.clone());
     let verification = config.requires_verification;
 
@@ -284,5 +316,5 @@ pub async fn build(config: &Config) -> Result<App, ServerError> {
         .layer(TraceLayer::new_for_http())
         .layer(SetSensitiveHeadersLayer::from_shared(sensitive))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid));
-    Ok(App { router, state })
+        Ok(App { router, state, purge })
 }

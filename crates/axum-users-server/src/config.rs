@@ -66,8 +66,18 @@ impl Default for Argon2Settings {
 pub struct Config {
     /// `AXUM_USERS_BIND`: address to listen on.
     pub bind: SocketAddr,
-    /// `AXUM_USERS_DATABASE_URL`: `sqlite://path` (created if missing).
+    /// `AXUM_USERS_DATABASE_URL`: `sqlite://path` (created if missing), `postgres://…`,
+    /// `mysql://…` or `mariadb://…`.
     pub database_url: String,
+    /// Connection pool settings.
+    pub database: DatabaseSettings,
+    /// `AXUM_USERS_AUTO_MIGRATE`: `serve` applies the migrations at start (default true;
+    /// otherwise run `axum-users migrate`).
+    pub auto_migrate: bool,
+    /// `AXUM_USERS_REDIS_URL`: the Redis of the `redis` backend.
+    pub redis_url: Option<String>,
+    /// `AXUM_USERS_TOKEN_PURGE_INTERVAL_SECONDS`: how often expired database tokens are deleted.
+    pub token_purge_interval_seconds: u64,
     /// `AXUM_USERS_SECRET`: the signing secret (at least 32 bytes). Unset: read from, or
     /// generated into, `secret_file`.
     pub secret: Option<String>,
@@ -171,6 +181,25 @@ impl Config {
     }
 }
 
+/// The database connection pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `AXUM_USERS_DATABASE_MAX_CONNECTIONS` (default 10).
+    pub max_connections: u32,
+    /// `AXUM_USERS_DATABASE_ACQUIRE_TIMEOUT_SECONDS`: how long a request waits for a
+    /// connection before answering 503 (default 5).
+    pub acquire_timeout_seconds: u64,
+    /// `AXUM_USERS_DATABASE_CONNECT_RETRIES`: attempts at start before giving up (default 5).
+    pub connect_retries: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self { max_connections: 10, acquire_timeout_seconds: 5, connect_retries: 5 }
+    }
+}
+
 /// An authentication backend the server can mount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -250,6 +279,10 @@ impl Default for Config {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
             database_url: "sqlite://axum-users.db".to_owned(),
+            database: DatabaseSettings::default(),
+            auto_migrate: true,
+            redis_url: None,
+            token_purge_interval_seconds: 3600,
             secret: None,
             reset_secret: None,
             verify_secret: None,
@@ -342,6 +375,16 @@ impl Config {
         if let Some(v) = get("AXUM_USERS_SECRET") {
             self.secret = Some(v);
         }
+        set!("AXUM_USERS_DATABASE_MAX_CONNECTIONS", self.database.max_connections);
+        set!("AXUM_USERS_DATABASE_ACQUIRE_TIMEOUT_SECONDS", self.database.acquire_timeout_seconds);
+        set!("AXUM_USERS_DATABASE_CONNECT_RETRIES", self.database.connect_retries);
+        if let Some(v) = get("AXUM_USERS_AUTO_MIGRATE") {
+            self.auto_migrate = parse_bool("AXUM_USERS_AUTO_MIGRATE", &v)?;
+        }
+        if let Some(v) = get("AXUM_USERS_REDIS_URL") {
+            self.redis_url = Some(v).filter(|s| !s.trim().is_empty());
+        }
+        set!("AXUM_USERS_TOKEN_PURGE_INTERVAL_SECONDS", self.token_purge_interval_seconds);
         if let Some(v) = get("AXUM_USERS_RESET_SECRET") {
             self.reset_secret = Some(v);
         }
@@ -464,7 +507,19 @@ impl Config {
     /// # Errors
     /// A [`ConfigError`] naming the setting.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        crate::database::DatabaseKind::from_url(&self.database_url)?;
+        crate::database::check_url(&self.database_url)?;
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::new("AXUM_USERS_DATABASE_MAX_CONNECTIONS", "must be at least 1"));
+        }
+        if self.backends.contains(&BackendKind::Redis) && self.redis_url.is_none() {
+            return Err(ConfigError::new(
+                "AXUM_USERS_REDIS_URL",
+                "the redis backend needs a Redis URL (redis://host:6379)",
+            ));
+        }
+        if self.token_purge_interval_seconds == 0 {
+            return Err(ConfigError::new("AXUM_USERS_TOKEN_PURGE_INTERVAL_SECONDS", "must be at least 1"));
+        }
         let alg = self.jwt_algorithm()?;
         if alg != axum_users_core::JwtAlgorithm::HS256 && self.jwt_private_key_file.is_none() {
             return Err(ConfigError::new(

@@ -1,37 +1,58 @@
-//! Picking a store from the database URL's scheme.
+//! Picking and opening the store named by the database URL.
 
-use crate::config::ConfigError;
+use std::sync::Arc;
+use std::time::Duration;
 
-/// The engines the server can run on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DatabaseKind {
-    /// `sqlite:` URLs (the embedded default).
-    Sqlite,
+use axum_users_sqlx::{AnyUserStore, PoolSettings, SqlStoreError, StoreKind, connect_any};
+
+use crate::config::{Config, ConfigError};
+use crate::error::ServerError;
+
+/// The engines the server runs on, by URL scheme.
+pub type DatabaseKind = StoreKind;
+
+/// Checks the scheme of a database URL (`sqlite:`, `postgres:`, `postgresql:`, `mysql:`,
+/// `mariadb:`).
+///
+/// # Errors
+/// A [`ConfigError`] on `AXUM_USERS_DATABASE_URL`.
+pub fn check_url(url: &str) -> Result<DatabaseKind, ConfigError> {
+    StoreKind::from_url(url).map_err(|e| {
+        ConfigError::new(
+            "AXUM_USERS_DATABASE_URL",
+            format!("{e} (expected sqlite://, postgres://, mysql:// or mariadb://)"),
+        )
+    })
 }
 
-impl DatabaseKind {
-    /// The kind a URL names.
-    ///
-    /// # Errors
-    /// A [`ConfigError`] on `AXUM_USERS_DATABASE_URL` for an unknown scheme.
-    pub fn from_url(url: &str) -> Result<Self, ConfigError> {
-        let setting = "AXUM_USERS_DATABASE_URL";
-        let Some((scheme, _)) = url.split_once(':') else {
-            return Err(ConfigError::new(
-                setting,
-                format!("{url:?} is not a database URL (expected e.g. sqlite://axum-users.db)"),
-            ));
-        };
-        match scheme {
-            "sqlite" => Ok(Self::Sqlite),
-            "postgres" | "postgresql" | "mysql" | "mariadb" => Err(ConfigError::new(
-                setting,
-                format!("{scheme}: is not supported by this build yet (only sqlite:)"),
-            )),
-            _ => Err(ConfigError::new(
-                setting,
-                format!("unknown scheme {scheme:?} in {url:?} (expected sqlite:)"),
-            )),
+/// Opens the store, retrying a database that does not answer yet a few times (a server and
+/// its database often start together), then migrates it unless told not to.
+///
+/// # Errors
+/// The last connection error after the retries, or a migration error (including a database
+/// migrated by a newer axum-users).
+pub async fn open(config: &Config, migrate: bool) -> Result<Arc<AnyUserStore<()>>, ServerError> {
+    check_url(&config.database_url)?;
+    let settings = PoolSettings {
+        max_connections: config.database.max_connections,
+        acquire_timeout: Duration::from_secs(config.database.acquire_timeout_seconds),
+        ..PoolSettings::default()
+    };
+    let mut attempt = 0;
+    let store = loop {
+        match connect_any::<()>(&config.database_url, settings).await {
+            Ok(store) => break store,
+            Err(SqlStoreError::Connect(e)) if attempt < config.database.connect_retries => {
+                attempt += 1;
+                let wait = Duration::from_millis(500 * 2u64.pow(attempt.min(5)));
+                tracing::warn!(attempt, error = %e, ?wait, "database not reachable yet; retrying");
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => return Err(e.into()),
         }
+    };
+    if migrate {
+        store.migrate().await?;
     }
+    Ok(Arc::new(store))
 }

@@ -30,6 +30,9 @@ pub async fn run(
     )
     .with_graceful_shutdown(shutdown)
     .await?;
+        if let Some(purge) = &app.purge {
+        purge.abort();
+    }
     // Let work answered with 202 (reset and verification emails) finish, within reason.
     let background = app.state.background();
     background.close();

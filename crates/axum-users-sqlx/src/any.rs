@@ -1,7 +1,11 @@
 //! Picking a store from a database URL: [`connect_any`] and [`AnyUserStore`].
 
+use std::time::SystemTime;
+
 use async_trait::async_trait;
-use axum_users_core::{StoreError, User, UserExtra, UserPatch, UserStore};
+use axum_users_core::{
+    AccessToken, AccessTokenStore, StoreError, User, UserExtra, UserPatch, UserStore,
+};
 use uuid::Uuid;
 
 use crate::{MySqlStore, PgStore, PoolSettings, SqlStoreError, SqliteStore};
@@ -44,9 +48,10 @@ impl StoreKind {
 
 /// One of this crate's stores, chosen at run time from a URL by [`connect_any`].
 ///
-/// It is a [`UserStore`] itself (each call goes to the store inside), so a server can keep it
-/// as an `Arc<dyn UserStore<X>>`; [`migrate`](Self::migrate) applies the migrations of the
-/// engine it runs on.
+/// It is a [`UserStore`] and an [`AccessTokenStore`] itself (each call goes to the store
+/// inside), so a server can keep it as an `Arc<dyn UserStore<X>>` and hand it to a
+/// `DatabaseStrategy` as an `Arc<dyn AccessTokenStore>`; [`migrate`](Self::migrate) applies the
+/// migrations of the engine it runs on.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum AnyUserStore<X = ()> {
@@ -177,6 +182,53 @@ impl<X: UserExtra> UserStore<X> for AnyUserStore<X> {
             Self::Sqlite(s) => s.delete(id).await,
             Self::Postgres(s) => s.delete(id).await,
             Self::MySql(s) => s.delete(id).await,
+        }
+    }
+}
+
+#[async_trait]
+impl<X: 'static> AccessTokenStore for AnyUserStore<X> {
+    async fn get_token(
+        &self,
+        token: &str,
+        created_after: Option<SystemTime>,
+    ) -> Result<Option<AccessToken>, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.get_token(token, created_after).await,
+            Self::Postgres(s) => s.get_token(token, created_after).await,
+            Self::MySql(s) => s.get_token(token, created_after).await,
+        }
+    }
+
+    async fn create_token(&self, token: AccessToken) -> Result<AccessToken, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.create_token(token).await,
+            Self::Postgres(s) => s.create_token(token).await,
+            Self::MySql(s) => s.create_token(token).await,
+        }
+    }
+
+    async fn delete_token(&self, token: &str) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(s) => s.delete_token(token).await,
+            Self::Postgres(s) => s.delete_token(token).await,
+            Self::MySql(s) => s.delete_token(token).await,
+        }
+    }
+
+    async fn delete_user_tokens(&self, user_id: Uuid) -> Result<u64, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.delete_user_tokens(user_id).await,
+            Self::Postgres(s) => s.delete_user_tokens(user_id).await,
+            Self::MySql(s) => s.delete_user_tokens(user_id).await,
+        }
+    }
+
+    async fn delete_tokens_created_before(&self, before: SystemTime) -> Result<u64, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.delete_tokens_created_before(before).await,
+            Self::Postgres(s) => s.delete_tokens_created_before(before).await,
+            Self::MySql(s) => s.delete_tokens_created_before(before).await,
         }
     }
 }

@@ -1,8 +1,9 @@
 //! SQL stores for [axum-users](https://docs.rs/axum-users), on sqlx: [`SqliteStore`],
 //! [`PgStore`] (PostgreSQL) and [`MySqlStore`] (MariaDB, MySQL), each with embedded
-//! migrations, and [`connect_any`] to pick one from a database URL.
+//! migrations, and [`connect_any`] to pick one from a database URL. Each is a `UserStore` and
+//! an `AccessTokenStore` (the tokens of a `DatabaseStrategy`).
 //!
-//! Tables follow fastapi-users-db-sqlalchemy (`user`, later `accesstoken`, `oauth_account`), so
+//! Tables follow fastapi-users-db-sqlalchemy (`user`, `accesstoken`, later `oauth_account`), so
 //! a database made by FastAPI Users can be served as it is; what axum-users adds lives in tables
 //! of its own (`axum_users_*`), in indexes, and on MariaDB/MySQL in one generated column
 //! (`user.email_lower`, for case-insensitive uniqueness).
@@ -24,6 +25,7 @@ mod mysql;
 mod pool;
 mod postgres;
 mod sqlite;
+mod token;
 
 pub use any::{AnyUserStore, StoreKind, connect_any};
 pub use error::SqlStoreError;

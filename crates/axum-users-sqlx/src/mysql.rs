@@ -2,16 +2,21 @@
 
 use std::marker::PhantomData;
 use std::str::FromStr;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
-use axum_users_core::{StoreError, User, UserExtra, UserPatch, UserStore};
+use axum_users_core::{
+    AccessToken, AccessTokenStore, StoreError, User, UserExtra, UserPatch, UserStore,
+};
 use sqlx::mysql::{MySqlConnectOptions, MySqlRow};
+use sqlx::types::time::OffsetDateTime;
 use sqlx::{MySqlPool, Row as _};
 use uuid::Uuid;
 
 use crate::PoolSettings;
 use crate::error::{SqlStoreError, retry_aborted, store_error};
 use crate::extra::{parse_id, read_extra, row_error, write_extra};
+use crate::token::{check_token, cutoff, from_utc, naive_utc, to_utc};
 
 /// The embedded MySQL/MariaDB migrations.
 #[must_use]
@@ -52,11 +57,31 @@ pub mod sql {
     pub(super) const UPSERT_EXTRA: &str = "INSERT INTO axum_users_user_extra (user_id, data)
         VALUES (?, ?) ON DUPLICATE KEY UPDATE data = VALUES(data)";
     pub(super) const DELETE_USER: &str = "DELETE FROM `user` WHERE id = ?";
+    // `token` has the table's collation, case-insensitive on most servers (FastAPI Users'
+    // DDL names none): the first comparison finds the row through the primary key, the
+    // second, on bytes, keeps only the very token asked for.
+    pub(super) const GET_TOKEN: &str = "SELECT token, user_id, created_at FROM accesstoken
+        WHERE token = ? AND token = CAST(? AS BINARY)";
+    pub(super) const GET_TOKEN_CREATED_AFTER: &str = "SELECT token, user_id, created_at
+        FROM accesstoken WHERE token = ? AND token = CAST(? AS BINARY) AND created_at >= ?";
+    pub(super) const INSERT_TOKEN: &str =
+        "INSERT INTO accesstoken (token, created_at, user_id) VALUES (?, ?, ?)";
+    pub(super) const DELETE_TOKEN: &str =
+        "DELETE FROM accesstoken WHERE token = ? AND token = CAST(? AS BINARY)";
+    pub(super) const DELETE_USER_TOKENS: &str = "DELETE FROM accesstoken WHERE user_id = ?";
+    // Tokens created before a time (the `ix_accesstoken_created_at` index).
+    pub(super) const DELETE_TOKENS_BEFORE: &str = "DELETE FROM accesstoken WHERE created_at < ?";
 }
 
-/// Users in MariaDB (or MySQL), through a sqlx pool. Tables as fastapi-users-db-sqlalchemy
-/// makes them (`user` with a `CHAR(36)` id), plus a stored generated column `email_lower`
-/// with a unique index, and the `axum_users_user_extra` table for custom fields (`JSON`).
+/// Users and their access tokens in MariaDB (or MySQL), through a sqlx pool. Tables as
+/// fastapi-users-db-sqlalchemy makes them (`user` with a `CHAR(36)` id; `accesstoken` with a
+/// `DATETIME(6)` creation time in UTC), plus a stored generated column `email_lower` with a
+/// unique index, and the `axum_users_user_extra` table for custom fields (`JSON`).
+///
+/// Times are exchanged in UTC: the session's `time_zone` is `+00:00` (sqlx's default, kept
+/// unless the URL sets another), which also makes a FastAPI Users table whose `created_at` is
+/// a `TIMESTAMP` read and written in UTC. Token lookups compare the token's bytes, so a
+/// case-insensitive collation on `accesstoken.token` does not let a token match another.
 ///
 /// Writes are InnoDB transactions; one that InnoDB aborts as a deadlock victim (which
 /// concurrent inserts of one unique key can cause) is run again, up to five times in all.
@@ -285,6 +310,95 @@ impl<X: UserExtra> UserStore<X> for MySqlStore<X> {
             .await
             .map_err(store_error)?;
         Ok(done.rows_affected() > 0)
+    }
+}
+
+fn row_to_token(row: &MySqlRow) -> Result<AccessToken, StoreError> {
+    let user_id: &str = row.try_get(1).map_err(row_error)?;
+    // Read as UTC; `OffsetDateTime` (unlike `PrimitiveDateTime`) also accepts the `TIMESTAMP`
+    // column of a table FastAPI Users created.
+    let created_at: OffsetDateTime = row.try_get(2).map_err(row_error)?;
+    Ok(AccessToken {
+        token: row.try_get(0).map_err(row_error)?,
+        user_id: parse_id(user_id)?,
+        created_at: from_utc(created_at)?,
+    })
+}
+
+#[async_trait]
+impl<X: 'static> AccessTokenStore for MySqlStore<X> {
+    async fn get_token(
+        &self,
+        token: &str,
+        created_after: Option<SystemTime>,
+    ) -> Result<Option<AccessToken>, StoreError> {
+        let query = match created_after {
+            None => sqlx::query(sql::GET_TOKEN).bind(token).bind(token),
+            Some(after) => sqlx::query(sql::GET_TOKEN_CREATED_AFTER)
+                .bind(token)
+                .bind(token)
+                .bind(naive_utc(cutoff(after)?)),
+        };
+        let row = query
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(row_to_token).transpose()
+    }
+
+    async fn create_token(&self, token: AccessToken) -> Result<AccessToken, StoreError> {
+        check_token(&token.token)?;
+        let created_at = to_utc(token.created_at)?;
+        let user_id = token.user_id.hyphenated().to_string();
+        retry_aborted(|| {
+            sqlx::query(sql::INSERT_TOKEN)
+                .bind(&token.token)
+                .bind(naive_utc(created_at))
+                .bind(&user_id)
+                .execute(&self.pool)
+        })
+        .await
+        .map_err(store_error)?;
+        Ok(AccessToken {
+            created_at: from_utc(created_at)?,
+            ..token
+        })
+    }
+
+    async fn delete_token(&self, token: &str) -> Result<(), StoreError> {
+        retry_aborted(|| {
+            sqlx::query(sql::DELETE_TOKEN)
+                .bind(token)
+                .bind(token)
+                .execute(&self.pool)
+        })
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn delete_user_tokens(&self, user_id: Uuid) -> Result<u64, StoreError> {
+        let user_id = user_id.hyphenated().to_string();
+        let done = retry_aborted(|| {
+            sqlx::query(sql::DELETE_USER_TOKENS)
+                .bind(&user_id)
+                .execute(&self.pool)
+        })
+        .await
+        .map_err(store_error)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_tokens_created_before(&self, before: SystemTime) -> Result<u64, StoreError> {
+        let before = naive_utc(cutoff(before)?);
+        let done = retry_aborted(|| {
+            sqlx::query(sql::DELETE_TOKENS_BEFORE)
+                .bind(before)
+                .execute(&self.pool)
+        })
+        .await
+        .map_err(store_error)?;
+        Ok(done.rows_affected())
     }
 }
 

@@ -2,9 +2,12 @@
 
 use std::marker::PhantomData;
 use std::str::FromStr;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
-use axum_users_core::{StoreError, User, UserExtra, UserPatch, UserStore};
+use axum_users_core::{
+    AccessToken, AccessTokenStore, StoreError, User, UserExtra, UserPatch, UserStore,
+};
 use sqlx::postgres::{PgConnectOptions, PgRow};
 use sqlx::{PgPool, Row as _};
 use uuid::Uuid;
@@ -12,6 +15,7 @@ use uuid::Uuid;
 use crate::PoolSettings;
 use crate::error::{SqlStoreError, retry_aborted, store_error};
 use crate::extra::{read_extra, row_error, write_extra};
+use crate::token::{check_token, cutoff, from_utc, to_utc};
 
 /// The embedded PostgreSQL migrations.
 #[must_use]
@@ -50,11 +54,22 @@ pub mod sql {
     pub(super) const UPSERT_EXTRA: &str = "INSERT INTO axum_users_user_extra (user_id, data)
         VALUES ($1, $2::jsonb) ON CONFLICT (user_id) DO UPDATE SET data = excluded.data";
     pub(super) const DELETE_USER: &str = r#"DELETE FROM "user" WHERE id = $1"#;
+    pub(super) const GET_TOKEN: &str =
+        "SELECT token, user_id, created_at FROM accesstoken WHERE token = $1";
+    pub(super) const GET_TOKEN_CREATED_AFTER: &str = "SELECT token, user_id, created_at
+        FROM accesstoken WHERE token = $1 AND created_at >= $2";
+    pub(super) const INSERT_TOKEN: &str =
+        "INSERT INTO accesstoken (token, created_at, user_id) VALUES ($1, $2, $3)";
+    pub(super) const DELETE_TOKEN: &str = "DELETE FROM accesstoken WHERE token = $1";
+    pub(super) const DELETE_USER_TOKENS: &str = "DELETE FROM accesstoken WHERE user_id = $1";
+    // Tokens created before a time (the `ix_accesstoken_created_at` index).
+    pub(super) const DELETE_TOKENS_BEFORE: &str = "DELETE FROM accesstoken WHERE created_at < $1";
 }
 
-/// Users in PostgreSQL, through a sqlx pool. Tables as fastapi-users-db-sqlalchemy makes
-/// them (`user` with a `UUID` id), plus a unique index on `lower(email)` and the
-/// `axum_users_user_extra` table for custom fields (`JSONB`).
+/// Users and their access tokens in PostgreSQL, through a sqlx pool. Tables as
+/// fastapi-users-db-sqlalchemy makes them (`user` with a `UUID` id; `accesstoken` with a
+/// `TIMESTAMP WITH TIME ZONE` creation time), plus a unique index on `lower(email)`, an index
+/// on `accesstoken.user_id`, and the `axum_users_user_extra` table for custom fields (`JSONB`).
 #[derive(Debug)]
 pub struct PgStore<X = ()> {
     pool: PgPool,
@@ -261,5 +276,86 @@ impl<X: UserExtra> UserStore<X> for PgStore<X> {
             .await
             .map_err(store_error)?;
         Ok(done.rows_affected() > 0)
+    }
+}
+
+fn row_to_token(row: &PgRow) -> Result<AccessToken, StoreError> {
+    Ok(AccessToken {
+        token: row.try_get(0).map_err(row_error)?,
+        user_id: row.try_get(1).map_err(row_error)?,
+        created_at: from_utc(row.try_get(2).map_err(row_error)?)?,
+    })
+}
+
+#[async_trait]
+impl<X: 'static> AccessTokenStore for PgStore<X> {
+    async fn get_token(
+        &self,
+        token: &str,
+        created_after: Option<SystemTime>,
+    ) -> Result<Option<AccessToken>, StoreError> {
+        let query = match created_after {
+            None => sqlx::query(sql::GET_TOKEN).bind(token),
+            Some(after) => sqlx::query(sql::GET_TOKEN_CREATED_AFTER)
+                .bind(token)
+                .bind(cutoff(after)?),
+        };
+        let row = query
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(row_to_token).transpose()
+    }
+
+    async fn create_token(&self, token: AccessToken) -> Result<AccessToken, StoreError> {
+        check_token(&token.token)?;
+        let created_at = to_utc(token.created_at)?;
+        retry_aborted(|| {
+            sqlx::query(sql::INSERT_TOKEN)
+                .bind(&token.token)
+                .bind(created_at)
+                .bind(token.user_id)
+                .execute(&self.pool)
+        })
+        .await
+        .map_err(store_error)?;
+        Ok(AccessToken {
+            created_at: from_utc(created_at)?,
+            ..token
+        })
+    }
+
+    async fn delete_token(&self, token: &str) -> Result<(), StoreError> {
+        retry_aborted(|| {
+            sqlx::query(sql::DELETE_TOKEN)
+                .bind(token)
+                .execute(&self.pool)
+        })
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn delete_user_tokens(&self, user_id: Uuid) -> Result<u64, StoreError> {
+        let done = retry_aborted(|| {
+            sqlx::query(sql::DELETE_USER_TOKENS)
+                .bind(user_id)
+                .execute(&self.pool)
+        })
+        .await
+        .map_err(store_error)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_tokens_created_before(&self, before: SystemTime) -> Result<u64, StoreError> {
+        let before = cutoff(before)?;
+        let done = retry_aborted(|| {
+            sqlx::query(sql::DELETE_TOKENS_BEFORE)
+                .bind(before)
+                .execute(&self.pool)
+        })
+        .await
+        .map_err(store_error)?;
+        Ok(done.rows_affected())
     }
 }

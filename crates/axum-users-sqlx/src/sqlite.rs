@@ -2,10 +2,12 @@
 
 use std::marker::PhantomData;
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use axum_users_core::{StoreError, User, UserExtra, UserPatch, UserStore};
+use axum_users_core::{
+    AccessToken, AccessTokenStore, StoreError, User, UserExtra, UserPatch, UserStore,
+};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Row as _, SqlitePool};
 use uuid::Uuid;
@@ -13,6 +15,9 @@ use uuid::Uuid;
 use crate::PoolSettings;
 use crate::error::{SqlStoreError, store_error};
 use crate::extra::{parse_id, read_extra, row_error, write_extra};
+use crate::token::{
+    check_token, cutoff, cutoff_plus_two_days, from_utc, parse_sqlite_text, sqlite_text, to_utc,
+};
 
 /// The embedded SQLite migrations.
 #[must_use]
@@ -26,12 +31,30 @@ const SELECT_ALL: &str = r#"SELECT u.id, u.email, u.hashed_password, u.is_active
 const GET_BY_ID: &str = r#"SELECT u.id, u.email, u.hashed_password, u.is_active, u.is_superuser,
     u.is_verified, x.data FROM "user" u LEFT JOIN axum_users_user_extra x ON x.user_id = u.id
     WHERE u.id = ?1"#;
+const GET_TOKEN: &str = "SELECT token, user_id, created_at FROM accesstoken WHERE token = ?1";
+const INSERT_TOKEN: &str =
+    "INSERT INTO accesstoken (token, created_at, user_id) VALUES (?1, ?2, ?3)";
+const DELETE_TOKEN: &str = "DELETE FROM accesstoken WHERE token = ?1";
+const DELETE_USER_TOKENS: &str = "DELETE FROM accesstoken WHERE user_id = ?1";
+/// Rows created before `?1` (SQLAlchemy's text). Rows in that format (a space at the 11th
+/// character, nothing but digits and a point after the seconds) compare as text, which the
+/// index serves. Others (a `T`, an offset) go through SQLite's own date parser, to the
+/// millisecond; an offset of at most 14 hours puts every such row created before the cutoff
+/// below `?2` (the cutoff plus two days) in text order, so the index still bounds the scan.
+const DELETE_TOKENS_BEFORE: &str = "DELETE FROM accesstoken WHERE created_at < ?2 AND CASE
+    WHEN substr(created_at, 11, 1) = ' ' AND substr(created_at, 20) NOT GLOB '*[^0-9.]*'
+    THEN created_at < ?1
+    ELSE julianday(created_at) < julianday(?1) END";
 const GET_BY_EMAIL: &str = r#"SELECT u.id, u.email, u.hashed_password, u.is_active, u.is_superuser,
     u.is_verified, x.data FROM "user" u LEFT JOIN axum_users_user_extra x ON x.user_id = u.id
     WHERE lower(u.email) = lower(?1)"#;
 
-/// Users in SQLite, through a sqlx pool (WAL mode, foreign keys on, a busy timeout so
-/// concurrent writers wait rather than fail).
+/// Users and their access tokens in SQLite, through a sqlx pool (WAL mode, foreign keys on, a
+/// busy timeout so concurrent writers wait rather than fail).
+///
+/// Access tokens live in FastAPI Users' `accesstoken` table, `created_at` as the text
+/// SQLAlchemy writes (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC); rows with a `T` separator or a
+/// `Z`/`±HH:MM` suffix are read too.
 #[derive(Debug)]
 pub struct SqliteStore<X = ()> {
     pool: SqlitePool,
@@ -276,5 +299,87 @@ impl<X> SqliteStore<X> {
             .await
             .map_err(store_error)?;
         rows.iter().map(row_to_user).collect()
+    }
+}
+
+fn row_to_token(row: &sqlx::sqlite::SqliteRow) -> Result<AccessToken, StoreError> {
+    let user_id: &str = row.try_get(1).map_err(row_error)?;
+    let created_at: &str = row.try_get(2).map_err(row_error)?;
+    Ok(AccessToken {
+        token: row.try_get(0).map_err(row_error)?,
+        user_id: parse_id(user_id)?,
+        created_at: from_utc(parse_sqlite_text(created_at)?)?,
+    })
+}
+
+#[async_trait]
+impl<X: 'static> AccessTokenStore for SqliteStore<X> {
+    async fn get_token(
+        &self,
+        token: &str,
+        created_after: Option<SystemTime>,
+    ) -> Result<Option<AccessToken>, StoreError> {
+        let row = sqlx::query(GET_TOKEN)
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let found = row_to_token(&row)?;
+        // `created_at >= created_after`, compared here (the row is one, found by its key) so
+        // that rows in any format SQLite may hold compare as times, not as text.
+        if let Some(after) = created_after {
+            let after = from_utc(cutoff(after)?)?;
+            if found.created_at < after {
+                return Ok(None);
+            }
+        }
+        Ok(Some(found))
+    }
+
+    async fn create_token(&self, token: AccessToken) -> Result<AccessToken, StoreError> {
+        check_token(&token.token)?;
+        let created_at = to_utc(token.created_at)?;
+        sqlx::query(INSERT_TOKEN)
+            .bind(&token.token)
+            .bind(sqlite_text(created_at))
+            .bind(token.user_id.hyphenated().to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(AccessToken {
+            created_at: from_utc(created_at)?,
+            ..token
+        })
+    }
+
+    async fn delete_token(&self, token: &str) -> Result<(), StoreError> {
+        sqlx::query(DELETE_TOKEN)
+            .bind(token)
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn delete_user_tokens(&self, user_id: Uuid) -> Result<u64, StoreError> {
+        let done = sqlx::query(DELETE_USER_TOKENS)
+            .bind(user_id.hyphenated().to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_tokens_created_before(&self, before: SystemTime) -> Result<u64, StoreError> {
+        let done = sqlx::query(DELETE_TOKENS_BEFORE)
+            .bind(sqlite_text(cutoff(before)?))
+            .bind(sqlite_text(cutoff_plus_two_days(before)?))
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(done.rows_affected())
     }
 }

@@ -83,6 +83,10 @@ mod default_collation {
         Some(store) => store,
         None => return,
     }));
+    axum_users_core::token_store_tests!(std::future::ready(match fresh::<Profile>(None).await {
+        Some(store) => store,
+        None => return,
+    }));
 }
 
 /// With a binary collation, where `ix_user_email` tells cases apart: case-insensitive
@@ -91,6 +95,12 @@ mod binary_collation {
     use super::*;
 
     axum_users_core::user_store_tests!(std::future::ready(
+        match fresh::<Profile>(Some("utf8mb4_bin")).await {
+            Some(store) => store,
+            None => return,
+        }
+    ));
+    axum_users_core::token_store_tests!(std::future::ready(
         match fresh::<Profile>(Some("utf8mb4_bin")).await {
             Some(store) => store,
             None => return,
@@ -292,4 +302,198 @@ async fn connect_any_picks_mysql_for_mariadb_urls() {
         Some(u.clone())
     );
     assert_eq!(store.store.list().await.unwrap(), vec![u]);
+}
+
+#[path = "support/tokens.rs"]
+mod tokens;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, SystemTime};
+
+use axum_users_core::{AccessToken, AccessTokenStore, generate_token};
+use sqlx::MySqlPool;
+
+type Insert = Box<dyn Fn(String, String, Uuid) -> Pin<Box<dyn Future<Output = ()> + Send>>>;
+
+/// Writes an `accesstoken` row as FastAPI Users does on MariaDB/MySQL: `created_at` as
+/// SQLAlchemy's UTC text, the user's id as hyphenated text.
+fn fastapi_insert(pool: &MySqlPool) -> Insert {
+    let pool = pool.clone();
+    Box::new(move |token, created_at, user_id| {
+        let pool = pool.clone();
+        Box::pin(async move {
+            sqlx::query("INSERT INTO accesstoken (token, created_at, user_id) VALUES (?, ?, ?)")
+                .bind(token)
+                .bind(created_at)
+                .bind(user_id.to_string())
+                .execute(&pool)
+                .await
+                .unwrap();
+        })
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_rows_fastapi_users_wrote() {
+    let Some(scratch) = fresh::<Profile>(None).await else {
+        return;
+    };
+    let insert = fastapi_insert(scratch.store.pool());
+    tokens::reads_rows_fastapi_users_wrote(Arc::new(scratch), insert).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_rows_are_refused_and_purged() {
+    let Some(scratch) = fresh::<Profile>(None).await else {
+        return;
+    };
+    let insert = fastapi_insert(scratch.store.pool());
+    tokens::expired_rows_are_refused_and_purged(Arc::new(scratch), insert).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_user_deletes_their_tokens() {
+    let Some(scratch) = fresh::<Profile>(None).await else {
+        return;
+    };
+    let insert = fastapi_insert(scratch.store.pool());
+    tokens::deleting_a_user_deletes_their_tokens(Arc::new(scratch), insert).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_taken_is_a_conflict() {
+    let Some(scratch) = fresh::<Profile>(None).await else {
+        return;
+    };
+    tokens::a_token_taken_is_a_conflict(Arc::new(scratch)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_need_an_existing_user() {
+    let Some(scratch) = fresh::<Profile>(None).await else {
+        return;
+    };
+    tokens::tokens_need_an_existing_user(Arc::new(scratch)).await;
+}
+
+/// The token is a credential: with the server's case-insensitive collation on `token`, a
+/// token in another case still finds nothing and deletes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_match_exactly_under_a_case_insensitive_collation() {
+    let Some(scratch) = fresh::<Profile>(Some("utf8mb4_general_ci")).await else {
+        return;
+    };
+    let store = &scratch.store;
+    let u = store.create(user("Lionel@camelot.bt")).await.unwrap();
+    let token = AccessToken {
+        token: "aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789-_aBcDe".to_owned(),
+        user_id: u.id,
+        created_at: SystemTime::now(),
+    };
+    store.create_token(token.clone()).await.unwrap();
+    let other_case = token.token.to_ascii_lowercase();
+    assert!(store.get_token(&other_case, None).await.unwrap().is_none());
+    let earlier = Some(SystemTime::now() - Duration::from_secs(60));
+    assert!(
+        store
+            .get_token(&other_case, earlier)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store.delete_token(&other_case).await.unwrap();
+    assert!(store.get_token(&token.token, None).await.unwrap().is_some());
+    store.delete_token(&token.token).await.unwrap();
+    assert!(store.get_token(&token.token, None).await.unwrap().is_none());
+}
+
+/// A database FastAPI Users created (SQLAlchemy's MySQL DDL, where `created_at` is a
+/// `TIMESTAMP`) is adopted as it is: its tokens are read in UTC and the table is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adopts_fastapi_users_tokens() {
+    let Some((url, name)) = scratch_database(None).await else {
+        return;
+    };
+    let options = database_options(&url, &name);
+    let mut conn = MySqlConnection::connect_with(&options).await.unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE user (id CHAR(36) NOT NULL, email VARCHAR(320) NOT NULL,
+             hashed_password VARCHAR(1024) NOT NULL, is_active BOOL NOT NULL,
+             is_superuser BOOL NOT NULL, is_verified BOOL NOT NULL, PRIMARY KEY (id));
+         CREATE UNIQUE INDEX ix_user_email ON user (email);
+         CREATE TABLE accesstoken (token VARCHAR(43) NOT NULL, created_at TIMESTAMP NOT NULL,
+             user_id CHAR(36) NOT NULL, PRIMARY KEY (token),
+             FOREIGN KEY(user_id) REFERENCES user (id) ON DELETE cascade);
+         CREATE INDEX ix_accesstoken_created_at ON accesstoken (created_at);
+         INSERT INTO user VALUES ('1d3c7f4e-8b1a-4c1e-9a55-0e2b7a6f1c11', 'Tristan@lyonesse.bt',
+             '$2b$12$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01', 1, 0, 1);
+         SET time_zone = '+00:00';
+         INSERT INTO accesstoken VALUES ('sR1Jk0m4lq3c6Vd2wzq7XbYpTnE9HfG5uAoLiK8xM0s',
+             '2026-01-02 03:04:05.123456', '1d3c7f4e-8b1a-4c1e-9a55-0e2b7a6f1c11');",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+
+    let store = MySqlStore::<Profile>::connect_with(options, PoolSettings::default())
+        .await
+        .unwrap();
+    let store = Scratch::new(store, {
+        let name = name.clone();
+        move || drop_database(url, name)
+    });
+    store.store.migrate().await.unwrap();
+    store.store.migrate().await.unwrap(); // a second run has nothing to do
+
+    let tristan = Uuid::parse_str("1d3c7f4e-8b1a-4c1e-9a55-0e2b7a6f1c11").unwrap();
+    let row = store
+        .get_token("sR1Jk0m4lq3c6Vd2wzq7XbYpTnE9HfG5uAoLiK8xM0s", None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.user_id, tristan);
+    // A `TIMESTAMP` keeps whole seconds: the fraction FastAPI Users sent is gone.
+    let second = tokens::fastapi_time() - Duration::from_micros(123_456);
+    assert!(
+        row.created_at >= second && row.created_at <= second + Duration::from_secs(1),
+        "{:?}",
+        row.created_at
+    );
+
+    let ours = AccessToken {
+        token: generate_token(),
+        user_id: tristan,
+        created_at: SystemTime::now(),
+    };
+    store.create_token(ours.clone()).await.unwrap();
+    let read = store.get_token(&ours.token, None).await.unwrap().unwrap();
+    let drift = ours
+        .created_at
+        .duration_since(read.created_at)
+        .unwrap_or_else(|e| e.duration());
+    assert!(drift < Duration::from_secs(1), "{drift:?}");
+
+    let columns: Vec<(String, String)> = sqlx::query_as(
+        "SELECT CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_TYPE AS CHAR)
+         FROM information_schema.COLUMNS
+         WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'accesstoken' ORDER BY ORDINAL_POSITION",
+    )
+    .bind(&name)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let columns: Vec<_> = columns.iter().map(|(c, t)| format!("{c} {t}")).collect();
+    assert_eq!(
+        columns,
+        [
+            "token varchar(43)",
+            "created_at timestamp",
+            "user_id char(36)"
+        ]
+    );
+
+    assert!(store.delete(tristan).await.unwrap());
+    assert!(store.get_token(&ours.token, None).await.unwrap().is_none());
+    conn.close().await.unwrap();
 }

@@ -260,3 +260,158 @@ async fn connect_any_picks_postgres() {
         .unwrap();
     assert_eq!(schema, name);
 }
+
+axum_users_core::token_store_tests!(std::future::ready(match fresh::<Profile>().await {
+    Some(store) => store,
+    None => return,
+}));
+
+#[path = "support/tokens.rs"]
+mod tokens;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum_users_core::{AccessTokenStore, generate_token};
+use sqlx::PgPool;
+
+type Insert = Box<dyn Fn(String, String, Uuid) -> Pin<Box<dyn Future<Output = ()> + Send>>>;
+
+/// Writes an `accesstoken` row as FastAPI Users does on PostgreSQL: `created_at` a
+/// `timestamptz` in UTC, the user's id a `uuid`.
+fn fastapi_insert(pool: &PgPool) -> Insert {
+    let pool = pool.clone();
+    Box::new(move |token, created_at, user_id| {
+        let pool = pool.clone();
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO accesstoken (token, created_at, user_id)
+                 VALUES ($1, $2::timestamptz, $3::uuid)",
+            )
+            .bind(token)
+            .bind(format!("{created_at}+00"))
+            .bind(user_id.to_string())
+            .execute(&pool)
+            .await
+            .unwrap();
+        })
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_rows_fastapi_users_wrote() {
+    let Some(scratch) = fresh::<Profile>().await else {
+        return;
+    };
+    let insert = fastapi_insert(scratch.store.pool());
+    tokens::reads_rows_fastapi_users_wrote(Arc::new(scratch), insert).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_rows_are_refused_and_purged() {
+    let Some(scratch) = fresh::<Profile>().await else {
+        return;
+    };
+    let insert = fastapi_insert(scratch.store.pool());
+    tokens::expired_rows_are_refused_and_purged(Arc::new(scratch), insert).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_user_deletes_their_tokens() {
+    let Some(scratch) = fresh::<Profile>().await else {
+        return;
+    };
+    let insert = fastapi_insert(scratch.store.pool());
+    tokens::deleting_a_user_deletes_their_tokens(Arc::new(scratch), insert).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_taken_is_a_conflict() {
+    let Some(scratch) = fresh::<Profile>().await else {
+        return;
+    };
+    tokens::a_token_taken_is_a_conflict(Arc::new(scratch)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_need_an_existing_user() {
+    let Some(scratch) = fresh::<Profile>().await else {
+        return;
+    };
+    tokens::tokens_need_an_existing_user(Arc::new(scratch)).await;
+}
+
+/// A database FastAPI Users created (SQLAlchemy's DDL for `user` and `accesstoken`) is adopted
+/// as it is: its tokens are read, whatever the session's time zone was when they were
+/// written, and the table is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adopts_fastapi_users_tokens() {
+    let Some((url, name)) = scratch_schema().await else {
+        return;
+    };
+    let options = schema_options(&url, &name);
+    let mut conn = PgConnection::connect_with(&options).await.unwrap();
+    sqlx::raw_sql(
+        r#"CREATE TABLE "user" (id UUID NOT NULL, email VARCHAR(320) NOT NULL,
+               hashed_password VARCHAR(1024) NOT NULL, is_active BOOLEAN NOT NULL,
+               is_superuser BOOLEAN NOT NULL, is_verified BOOLEAN NOT NULL, PRIMARY KEY (id));
+           CREATE UNIQUE INDEX ix_user_email ON "user" (email);
+           CREATE TABLE accesstoken (token VARCHAR(43) NOT NULL,
+               created_at TIMESTAMP WITH TIME ZONE NOT NULL, user_id UUID NOT NULL,
+               PRIMARY KEY (token),
+               FOREIGN KEY(user_id) REFERENCES "user" (id) ON DELETE cascade);
+           CREATE INDEX ix_accesstoken_created_at ON accesstoken (created_at);
+           INSERT INTO "user" VALUES ('1d3c7f4e-8b1a-4c1e-9a55-0e2b7a6f1c11', 'Tristan@lyonesse.bt',
+               '$2b$12$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01', true, false, true);
+           SET TIME ZONE 'Asia/Kolkata';
+           INSERT INTO accesstoken VALUES ('sR1Jk0m4lq3c6Vd2wzq7XbYpTnE9HfG5uAoLiK8xM0s',
+               '2026-01-02 08:34:05.123456', '1d3c7f4e-8b1a-4c1e-9a55-0e2b7a6f1c11');"#,
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+
+    let store = PgStore::<Profile>::connect_with(options, PoolSettings::default())
+        .await
+        .unwrap();
+    let store = Scratch::new(store, move || drop_schema(url, name));
+    store.store.migrate().await.unwrap();
+    store.store.migrate().await.unwrap(); // a second run has nothing to do
+
+    let tristan = Uuid::parse_str("1d3c7f4e-8b1a-4c1e-9a55-0e2b7a6f1c11").unwrap();
+    let row = store
+        .get_token("sR1Jk0m4lq3c6Vd2wzq7XbYpTnE9HfG5uAoLiK8xM0s", None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.user_id, row.created_at),
+        (tristan, tokens::fastapi_time())
+    );
+
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT indexname::text FROM pg_indexes
+         WHERE schemaname = current_schema() AND tablename = 'accesstoken' ORDER BY indexname",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        indexes,
+        [
+            "accesstoken_pkey",
+            "axum_users_accesstoken_user_id",
+            "ix_accesstoken_created_at"
+        ]
+    );
+    let token = axum_users_core::AccessToken {
+        token: generate_token(),
+        user_id: tristan,
+        created_at: std::time::SystemTime::now(),
+    };
+    store.create_token(token.clone()).await.unwrap();
+    assert!(store.delete(tristan).await.unwrap());
+    assert!(store.get_token(&token.token, None).await.unwrap().is_none());
+    conn.close().await.unwrap();
+}

@@ -145,6 +145,12 @@ pub enum ApiError {
     PayloadTooLarge,
     /// 422 `{"detail": [items]}`.
     Validation(Vec<ValidationItem>),
+    /// 429 `{"detail": "Too Many Requests"}` with `Retry-After`: a rate limit or an account
+    /// lockout ([`crate::limits`]).
+    TooManyRequests {
+        /// Seconds to wait.
+        retry_after: u32,
+    },
     /// 503 with `Retry-After`: the hashing pool or a backend is saturated or away.
     Unavailable {
         /// Seconds to wait.
@@ -177,6 +183,12 @@ impl IntoResponse for ApiError {
                 json!("Request body too large"),
             ),
             Self::Validation(items) => detail(StatusCode::UNPROCESSABLE_ENTITY, json!(items)),
+            Self::TooManyRequests { retry_after } => {
+                let mut r = detail(StatusCode::TOO_MANY_REQUESTS, json!("Too Many Requests"));
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                r
+            }
             Self::Unavailable { retry_after } => {
                 let mut r = detail(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -49,6 +49,7 @@ mod body;
 mod context;
 pub mod error;
 mod extract;
+pub mod limits;
 pub mod openapi;
 mod routes;
 mod schemas;

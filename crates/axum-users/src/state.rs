@@ -10,6 +10,7 @@ use tokio_util::task::TaskTracker;
 use crate::authenticator::{Authenticated, Authenticator, Requirement};
 use crate::backend::AuthBackend;
 use crate::error::ApiError;
+use crate::limits::RateLimits;
 
 /// The manager and the authenticator. Put it in your state and implement
 /// `FromRef<YourState> for UsersState<X>` (or use it as the state itself).
@@ -41,6 +42,7 @@ struct Inner<X> {
     manager: UserManager<X>,
     authenticator: Authenticator<X>,
     background: TaskTracker,
+    limits: Option<Arc<RateLimits>>,
 }
 
 impl<X> Clone for UsersState<X> {
@@ -56,6 +58,7 @@ impl<X: UserExtra> std::fmt::Debug for UsersState<X> {
         f.debug_struct("UsersState")
             .field("manager", &self.inner.manager)
             .field("backends", &self.inner.authenticator)
+            .field("limits", &self.inner.limits)
             .finish()
     }
 }
@@ -69,8 +72,30 @@ impl<X: UserExtra> UsersState<X> {
                 manager,
                 authenticator: Authenticator::new(backends),
                 background: TaskTracker::new(),
+                limits: None,
             }),
         }
+    }
+
+    /// The same state with rate limits and lockout ([`crate::limits`]); without (the
+    /// default) nothing is limited. Clones made before share the old state.
+    #[must_use]
+    pub fn with_limits(self, limits: RateLimits) -> Self {
+        let i = &self.inner;
+        Self {
+            inner: Arc::new(Inner {
+                manager: i.manager.clone(),
+                authenticator: Authenticator::new(i.authenticator.backends().to_vec()),
+                background: i.background.clone(),
+                limits: Some(Arc::new(limits)),
+            }),
+        }
+    }
+
+    /// The rate limits, when configured.
+    #[must_use]
+    pub fn limits(&self) -> Option<&Arc<RateLimits>> {
+        self.inner.limits.as_ref()
     }
 
     /// Runs work after the response was sent (forgot-password, request-verify-token), tracked

@@ -4,10 +4,10 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use axum_users_core::{StoreError, User, UserPatch, UserStore};
+use axum_users_core::{AccessToken, AccessTokenStore, StoreError, User, UserPatch, UserStore};
 use uuid::Uuid;
 
 /// Whether we run in CI (`CI=true`), where an unreachable server is a failure.
@@ -135,5 +135,32 @@ where
 
     async fn delete(&self, id: Uuid) -> Result<bool, StoreError> {
         self.store.delete(id).await
+    }
+}
+
+#[async_trait]
+impl<S: AccessTokenStore> AccessTokenStore for Scratch<S> {
+    async fn get_token(
+        &self,
+        token: &str,
+        created_after: Option<SystemTime>,
+    ) -> Result<Option<AccessToken>, StoreError> {
+        self.store.get_token(token, created_after).await
+    }
+
+    async fn create_token(&self, token: AccessToken) -> Result<AccessToken, StoreError> {
+        self.store.create_token(token).await
+    }
+
+    async fn delete_token(&self, token: &str) -> Result<(), StoreError> {
+        self.store.delete_token(token).await
+    }
+
+    async fn delete_user_tokens(&self, user_id: Uuid) -> Result<u64, StoreError> {
+        self.store.delete_user_tokens(user_id).await
+    }
+
+    async fn delete_tokens_created_before(&self, before: SystemTime) -> Result<u64, StoreError> {
+        self.store.delete_tokens_created_before(before).await
     }
 }

@@ -11,6 +11,7 @@ use crate::backend::AuthBackend;
 use crate::body::{decode_form, read_bytes};
 use crate::context::request_context;
 use crate::error::{ApiError, ErrorCode, Op, to_api};
+use crate::limits::LimitedRoute;
 use crate::schemas::parse_login;
 use crate::state::UsersState;
 
@@ -76,24 +77,82 @@ where
 /// Reads the login form and checks the credentials: 422 for a malformed form, 400
 /// `LOGIN_BAD_CREDENTIALS` for an unknown email, a wrong password or an inactive user, 400
 /// `LOGIN_USER_NOT_VERIFIED` when verification is required (only once the password matched).
+///
+/// With rate limits ([`UsersState::with_limits`]): the per-IP limit first (429, before the
+/// body is read), then the account's lockout (429, before any hashing); a failure is counted
+/// toward the lockout, a success clears the count. Every failed credential check fires
+/// `on_after_failed_login`, limits or not.
 pub(crate) async fn check_credentials<X: UserExtra>(
     users: &UsersState<X>,
     req: Request,
     requires_verification: bool,
 ) -> Result<(User<X>, RequestContext), ApiError> {
     let (parts, body) = req.into_parts();
+    users.limit_request(LimitedRoute::Login, &parts).await?;
     let bytes = read_bytes(body).await?;
     let form = parse_login(decode_form(&parts.headers, bytes).await)?;
+    if let Some(limits) = users.limits() {
+        limits.check_login(&form.username).await?;
+    }
     let user = users
         .manager()
         .authenticate(&form.username, &form.password)
         .await
         .map_err(|e| to_api(Op::Login, e))?;
-    let Some(user) = user.filter(|u| u.is_active) else {
-        return Err(ApiError::Code(ErrorCode::LoginBadCredentials));
+    let ctx = request_context(&parts);
+    let user = match user {
+        Some(user) if user.is_active => user,
+        inactive => {
+            failed_login(users, &form.username, inactive, &ctx).await;
+            return Err(ApiError::Code(ErrorCode::LoginBadCredentials));
+        }
     };
+    if let Some(limits) = users.limits() {
+        limits.record_success(&form.username).await;
+    }
     if requires_verification && !user.is_verified {
         return Err(ApiError::Code(ErrorCode::LoginUserNotVerified));
     }
-    Ok((user, request_context(&parts)))
+    Ok((user, ctx))
+}
+
+/// A failed credential check: counted toward the account's lockout, then
+/// `on_after_failed_login` with the user when the email names one (`user` is the inactive
+/// user whose password matched, or `None`: looked up then).
+async fn failed_login<X: UserExtra>(
+    users: &UsersState<X>,
+    email: &str,
+    user: Option<User<X>>,
+    ctx: &RequestContext,
+) {
+    let user = match user {
+        Some(user) => Some(user),
+        None => users
+            .manager()
+            .store()
+            .get_by_email(email)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "failed login: user lookup failed");
+                None
+            }),
+    };
+    if let Some(limits) = users.limits() {
+        limits
+            .record_failed_login(email, user.as_ref().map(|u| u.id))
+            .await;
+    }
+    if let Err(error) = users
+        .manager()
+        .hooks()
+        .on_after_failed_login(email, user.as_ref(), ctx)
+        .await
+    {
+        tracing::error!(
+            hook = "on_after_failed_login",
+            user_id = user.as_ref().map(|u| tracing::field::display(u.id)),
+            %error,
+            "user hook failed"
+        );
+    }
 }

@@ -10,6 +10,7 @@ use axum_users_core::{CreateMode, UserExtra};
 use crate::body::{decode_json, read_bytes};
 use crate::context::request_context;
 use crate::error::{ApiError, Op, to_api};
+use crate::limits::LimitedRoute;
 use crate::schemas::{UserRead, parse_create};
 use crate::state::UsersState;
 use crate::validation::object;
@@ -41,6 +42,7 @@ pub(crate) async fn register<X: UserExtra>(
     status: StatusCode,
 ) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
+    users.limit_request(LimitedRoute::Register, &parts).await?;
     let bytes = read_bytes(body).await?;
     let obj = object(decode_json(&parts.headers, &bytes)?)?;
     let create = parse_create::<X>(&obj)?;

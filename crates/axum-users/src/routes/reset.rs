@@ -11,6 +11,7 @@ use super::null_json;
 use crate::body::{decode_json, read_bytes};
 use crate::context::request_context;
 use crate::error::{ApiError, Op, to_api};
+use crate::limits::LimitedRoute;
 use crate::state::UsersState;
 use crate::validation::{Fields, embedded};
 
@@ -33,6 +34,9 @@ pub(crate) async fn forgot_password<X: UserExtra>(
     req: Request,
 ) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
+    users
+        .limit_request(LimitedRoute::ForgotPassword, &parts)
+        .await?;
     let bytes = read_bytes(body).await?;
     let obj = embedded(decode_json(&parts.headers, &bytes)?, &["email"])?;
     let mut f = Fields::new(&obj);
@@ -42,6 +46,7 @@ pub(crate) async fn forgot_password<X: UserExtra>(
     };
     let ctx = request_context(&parts);
     let manager = users.manager().clone();
+    let limits = users.limits().cloned();
     users.spawn_background(async move {
         let user = match manager.store().get_by_email(&email).await {
             Ok(Some(user)) => user,
@@ -51,6 +56,14 @@ pub(crate) async fn forgot_password<X: UserExtra>(
                 return;
             }
         };
+        if let Some(limits) = limits
+            && !limits
+                .allow_send(LimitedRoute::ForgotPassword, &user.email)
+                .await
+        {
+            tracing::info!(user_id = %user.id, "forgot-password: account over its email budget; nothing sent");
+            return;
+        }
         match manager.forgot_password(&user, &ctx).await {
             Ok(_) | Err(ManagerError::UserInactive) => {}
             Err(error) => tracing::error!(user_id = %user.id, %error, "forgot-password failed"),
@@ -64,6 +77,9 @@ pub(crate) async fn reset_password<X: UserExtra>(
     req: Request,
 ) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
+    users
+        .limit_request(LimitedRoute::ResetPassword, &parts)
+        .await?;
     let bytes = read_bytes(body).await?;
     let obj = embedded(decode_json(&parts.headers, &bytes)?, &["token", "password"])?;
     let mut f = Fields::new(&obj);
@@ -84,5 +100,8 @@ pub(crate) async fn reset_password<X: UserExtra>(
         .await
         .map_err(|e| to_api(Op::ResetPassword, e))?;
     users.revoke_all(&user).await;
+    if let Some(limits) = users.limits() {
+        limits.clear_lockout(&user.email).await;
+    }
     Ok(null_json(StatusCode::OK))
 }

@@ -11,6 +11,7 @@ use super::null_json;
 use crate::body::{decode_json, read_bytes};
 use crate::context::request_context;
 use crate::error::{ApiError, Op, to_api};
+use crate::limits::LimitedRoute;
 use crate::schemas::UserRead;
 use crate::state::UsersState;
 use crate::validation::{Fields, embedded};
@@ -34,6 +35,9 @@ async fn request_verify_token<X: UserExtra>(
     req: Request,
 ) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
+    users
+        .limit_request(LimitedRoute::RequestVerifyToken, &parts)
+        .await?;
     let bytes = read_bytes(body).await?;
     let obj = embedded(decode_json(&parts.headers, &bytes)?, &["email"])?;
     let mut f = Fields::new(&obj);
@@ -43,6 +47,7 @@ async fn request_verify_token<X: UserExtra>(
     };
     let ctx = request_context(&parts);
     let manager = users.manager().clone();
+    let limits = users.limits().cloned();
     users.spawn_background(async move {
         let user = match manager.store().get_by_email(&email).await {
             Ok(Some(user)) => user,
@@ -52,6 +57,14 @@ async fn request_verify_token<X: UserExtra>(
                 return;
             }
         };
+        if let Some(limits) = limits
+            && !limits
+                .allow_send(LimitedRoute::RequestVerifyToken, &user.email)
+                .await
+        {
+            tracing::info!(user_id = %user.id, "request-verify-token: account over its email budget; nothing sent");
+            return;
+        }
         match manager.request_verify(&user, &ctx).await {
             Ok(_) | Err(ManagerError::UserInactive | ManagerError::UserAlreadyVerified) => {}
             Err(error) => {
@@ -67,6 +80,7 @@ async fn verify<X: UserExtra>(
     req: Request,
 ) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
+    users.limit_request(LimitedRoute::Verify, &parts).await?;
     let bytes = read_bytes(body).await?;
     let obj = embedded(decode_json(&parts.headers, &bytes)?, &["token"])?;
     let mut f = Fields::new(&obj);

@@ -426,3 +426,64 @@ pub(crate) fn token_for<X>(app: &TestApp<X>, user: &User<X>) -> String {
         ))
         .unwrap()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Rate limits (tests/limits*.rs).
+
+/// The app with rate limits, and its state (to drain background work).
+pub(crate) struct LimitedApp<X = ()> {
+    pub(crate) app: TestApp<X>,
+    pub(crate) state: UsersState<X>,
+}
+
+/// As [`app_with`], plus `/auth/forgot-password`, `/auth/reset-password`,
+/// `/auth/request-verify-token` and `/auth/verify`, with `limits` in the state.
+pub(crate) async fn app_with_limits<X: UserExtra>(
+    opts: Opts<X>,
+    limits: axum_users::limits::RateLimits,
+) -> LimitedApp<X> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("users.db").display());
+    let store = SqliteStore::<X>::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let pool = HashPool::new(Arc::new(Argon2Hasher::new(opts.argon2)), opts.pool);
+    let hooks: Arc<dyn UserHooks<X>> = opts.hooks.unwrap_or_else(|| Arc::new(NoHooks));
+    let manager = UserManager::new(Arc::new(store.clone()), pool, hooks);
+    let codec = JwtCodec::hs256(SECRET).unwrap();
+    let jwt = AuthBackend::bearer_jwt(
+        "jwt",
+        JwtStrategy::new(codec.clone(), LIFETIME).password_binding(opts.binding),
+    );
+    let state = UsersState::new(manager.clone(), vec![jwt.clone()]).with_limits(limits);
+    let router = Router::new()
+        .nest(
+            "/auth/jwt",
+            auth_router(
+                jwt,
+                AuthRouterOptions {
+                    requires_verification: opts.login_requires_verification,
+                },
+            ),
+        )
+        .nest("/auth", register_router::<X, _>())
+        .nest("/auth", axum_users::reset_password_router::<X, _>())
+        .nest("/auth", axum_users::verify_router::<X, _>())
+        .nest(
+            "/users",
+            users_router::<X, _>(UsersRouterOptions {
+                requires_verification: opts.users_require_verification,
+            }),
+        )
+        .fallback(not_found)
+        .with_state(state.clone());
+    LimitedApp {
+        app: TestApp {
+            router,
+            store,
+            manager,
+            codec,
+            _dir: dir,
+        },
+        state,
+    }
+}
