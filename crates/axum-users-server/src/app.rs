@@ -17,7 +17,7 @@ use axum_users_core::mail::{
     SmtpMailer,
 };
 use axum_users_core::{
-        Argon2Hasher, DatabaseStrategy, HashPool, HashPoolConfig, JwtAlgorithm, JwtCodec, JwtStrategy, NoHooks,
+            Argon2Hasher, DatabaseStrategy, HashPool, PasswordPolicy, UserHooks, WithPolicy, HashPoolConfig, JwtAlgorithm, JwtCodec, JwtStrategy, NoHooks,
     PasswordBinding, TokenSettings, UserManager,
 };
 use axum_users_redis::RedisStrategy;
@@ -238,7 +238,20 @@ pub async fn build(config: &Config) -> Result<App, ServerError> {
     );
     let tokens = TokenSettings::new(&reset, &verify)
         .map_err(|e| ConfigError::new("AXUM_USERS_SECRET", e.to_string()))?;
-    let hooks = Arc::new(crate::hooks::MailHooks::new(account_mailer(config)?));
+        let mail: Arc<dyn UserHooks<Extra>> =
+        Arc::new(crate::hooks::MailHooks::new(account_mailer(config)?));
+    let p = config.password;
+    let hooks: Arc<dyn UserHooks<Extra>> = if p.enabled {
+        let policy = PasswordPolicy {
+            min_chars: p.min_length,
+            max_chars: p.max_length,
+            forbid_email_local_part: p.forbid_email,
+            common_passwords: p.forbid_common,
+        };
+        Arc::new(WithPolicy::new(policy, mail))
+    } else {
+        mail
+    };
         let store = crate::database::open(config, config.auto_migrate).await?;
     let database = DatabaseStrategy::new(
         store.clone(),

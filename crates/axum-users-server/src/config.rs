@@ -122,8 +122,35 @@ pub struct Config {
     /// `AXUM_USERS_REQUIRE_TOKEN_BINDING`: refuse JWTs without the password-binding claim (e.g.
     /// minted by a FastAPI Users deployment sharing the secret). Default off.
     pub require_token_binding: bool,
-    /// Email settings.
+        /// Email settings.
     pub mail: MailSettings,
+    /// The password policy.
+    pub password: PasswordSettings,
+}
+
+/// The password policy applied to every new password (register, change, reset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordSettings {
+    /// `AXUM_USERS_PASSWORD_POLICY`: apply the policy at all (default true; false is FastAPI
+    /// Users' behaviour: any password).
+    pub enabled: bool,
+    /// `AXUM_USERS_PASSWORD_MIN_LENGTH` (default 8).
+    pub min_length: usize,
+    /// `AXUM_USERS_PASSWORD_MAX_LENGTH` (default 1024).
+    pub max_length: usize,
+    /// `AXUM_USERS_PASSWORD_FORBID_EMAIL`: refuse passwords containing the email's local part
+    /// (default true).
+    pub forbid_email: bool,
+    /// `AXUM_USERS_PASSWORD_FORBID_COMMON`: refuse the 30,000 most common passwords (default
+    /// true).
+    pub forbid_common: bool,
+}
+
+impl Default for PasswordSettings {
+    fn default() -> Self {
+        Self { enabled: true, min_length: 8, max_length: 1024, forbid_email: true, forbid_common: true }
+    }
 }
 
 /// How reset and verification emails are sent.
@@ -301,7 +328,8 @@ impl Default for Config {
             cookie: CookieSettings::default(),
             revoke_on_password_change: true,
             require_token_binding: false,
-            mail: MailSettings::default(),
+                        mail: MailSettings::default(),
+            password: PasswordSettings::default(),
         }
     }
 }
@@ -477,6 +505,17 @@ impl Config {
         if let Some(v) = get("AXUM_USERS_REQUIRE_TOKEN_BINDING") {
             self.require_token_binding = parse_bool("AXUM_USERS_REQUIRE_TOKEN_BINDING", &v)?;
         }
+                if let Some(v) = get("AXUM_USERS_PASSWORD_POLICY") {
+            self.password.enabled = parse_bool("AXUM_USERS_PASSWORD_POLICY", &v)?;
+        }
+        set!("AXUM_USERS_PASSWORD_MIN_LENGTH", self.password.min_length);
+        set!("AXUM_USERS_PASSWORD_MAX_LENGTH", self.password.max_length);
+        if let Some(v) = get("AXUM_USERS_PASSWORD_FORBID_EMAIL") {
+            self.password.forbid_email = parse_bool("AXUM_USERS_PASSWORD_FORBID_EMAIL", &v)?;
+        }
+        if let Some(v) = get("AXUM_USERS_PASSWORD_FORBID_COMMON") {
+            self.password.forbid_common = parse_bool("AXUM_USERS_PASSWORD_FORBID_COMMON", &v)?;
+        }
         let nonempty = |v: String| Some(v).filter(|s| !s.trim().is_empty());
         if let Some(v) = get("AXUM_USERS_SMTP_URL") {
             self.mail.smtp_url = nonempty(v);
@@ -590,6 +629,18 @@ impl Config {
         ] {
             LinkTemplate::new(&self.link_template(template))
                 .map_err(|e| ConfigError::new(setting, format!("{template:?}: {e}")))?;
+        }
+                let p = self.password;
+        if p.min_length > p.max_length || p.max_length > axum_users::MAX_PASSWORD_CHARS {
+            return Err(ConfigError::new(
+                "AXUM_USERS_PASSWORD_MAX_LENGTH",
+                format!(
+                    "the password lengths must satisfy min ({}) <= max ({}) <= {}",
+                    p.min_length,
+                    p.max_length,
+                    axum_users::MAX_PASSWORD_CHARS
+                ),
+            ));
         }
         if self.hash_queue_per_worker == 0 {
             return Err(ConfigError::new(

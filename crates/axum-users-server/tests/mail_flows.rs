@@ -81,7 +81,7 @@ async fn v15_reset_through_the_outbox() {
                 .unwrap()
         }
     };
-    let r = reset("excalibur").await;
+    let r = reset("excalibur-returned").await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), "null");
 
@@ -91,7 +91,7 @@ async fn v15_reset_through_the_outbox() {
         400
     );
     assert_eq!(
-        login(&http, &login_url, "gawain@camelot.bt", "excalibur").await,
+        login(&http, &login_url, "gawain@camelot.bt", "excalibur-returned").await,
         200
     );
     // Single use.

@@ -193,7 +193,7 @@ async fn classic_profile_under_a_prefix() {
     let srv = start(c).await;
     let r = reqwest::Client::new()
         .post(format!("{}/users/register", srv.base))
-        .json(&json!({"email": "bedivere@camelot.bt", "password": "excalibur"}))
+        .json(&json!({"email": "bedivere@camelot.bt", "password": "excalibur-returned"}))
         .send()
         .await
         .unwrap();
@@ -276,4 +276,44 @@ async fn bad_settings_fail_with_one_line_naming_the_setting() {
     let line = err.to_string();
     assert!(line.starts_with("AXUM_USERS_DATABASE_URL:"), "{line}");
     assert!(!line.contains('\n'));
+}
+
+#[tokio::test]
+async fn the_server_applies_its_password_policy_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(config(dir.path(), Profile::V15)).await;
+    let http = reqwest::Client::new();
+    for (password, reason) in [
+        ("short", "Password should be at least 8 characters"),
+        ("password", "This password is too common"),
+        ("gareth-the-brave", "Password should not contain the email address"),
+    ] {
+        let r = http
+            .post(format!("{}/auth/register", srv.base))
+            .json(&json!({"email": "gareth@camelot.bt", "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{password}");
+        assert_eq!(
+            r.json::<Value>().await.unwrap(),
+            json!({"detail": {"code": "REGISTER_INVALID_PASSWORD", "reason": reason}}),
+            "{password}"
+        );
+    }
+    srv.stop().await;
+
+    // Off, it is FastAPI Users' behaviour: any password.
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path(), Profile::V15);
+    c.password.enabled = false;
+    let srv = start(c).await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/auth/register", srv.base))
+        .json(&json!({"email": "gareth@camelot.bt", "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    srv.stop().await;
 }
