@@ -18,17 +18,26 @@
 //! - [`app`]: the router assembled from the settings.
 //! - [`docs`]: the OpenAPI documents served at `/openapi.json` and `/docs`.
 //! - [`hooks`]: reset and verification tokens sent by email.
+//! - [`audit`]: security events as structured `audit` log events.
+//! - [`pages`]: the reset-password and verification pages behind the email links.
+//! - [`health`], [`metrics`], [`logging`]: `/health`, `/health/ready`, `/metrics`, text or
+//!   JSON logs with a request id.
 //! - [`server`]: [`server::run`] and graceful shutdown.
 //! - [`cli`]: the `create-user` and `migrate` commands.
 #![deny(missing_docs)]
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod database;
 pub mod docs;
 mod error;
+pub mod health;
 pub mod hooks;
+pub mod logging;
+pub mod metrics;
+pub mod pages;
 pub mod secret;
 pub mod server;
 

@@ -111,6 +111,7 @@ impl<X: UserExtra> UsersState<X> {
     /// Redis); JWTs are refused by their password binding. Called after a password change or
     /// reset. Failures are logged: the password change itself is committed.
     pub async fn revoke_all(&self, user: &axum_users_core::User<X>) {
+        tracing::info!(target: "audit", event = "tokens_revoked", user_id = %user.id);
         for backend in self.inner.authenticator.backends() {
             if let Err(error) = backend.strategy().revoke_all(user).await {
                 tracing::error!(user_id = %user.id, backend = backend.name(), %error, "could not revoke tokens");
