@@ -122,10 +122,60 @@ pub struct Config {
     /// `AXUM_USERS_REQUIRE_TOKEN_BINDING`: refuse JWTs without the password-binding claim (e.g.
     /// minted by a FastAPI Users deployment sharing the secret). Default off.
     pub require_token_binding: bool,
-        /// Email settings.
+    /// Email settings.
     pub mail: MailSettings,
     /// The password policy.
     pub password: PasswordSettings,
+    /// Rate limits and account lockout.
+    pub limits: LimitSettings,
+    /// `AXUM_USERS_LOG_FORMAT`: `text` (default) or `json` lines on standard error.
+    pub log_format: crate::logging::LogFormat,
+    /// `AXUM_USERS_PAGES`: serve the reset and verification pages behind the email links
+    /// (default true; `v15` profile only).
+    pub pages: bool,
+    /// `AXUM_USERS_PAGE_TEMPLATES`: a folder whose files override the built-in page templates.
+    pub page_templates: Option<PathBuf>,
+    /// `AXUM_USERS_METRICS`: serve `GET /metrics` (default true).
+    pub metrics: bool,
+}
+
+/// Rate limits and account lockout (CONTRACT §5's defaults).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitSettings {
+    /// `AXUM_USERS_RATE_LIMITS`: apply limits and lockout at all (default true).
+    pub enabled: bool,
+    /// `AXUM_USERS_RATE_LIMIT_PER_IP`: requests per client IP per limited route, e.g.
+    /// `600/1m` (the default) or `off`.
+    pub per_ip: String,
+    /// `AXUM_USERS_LOCKOUT`: lock an account after repeated failed logins (default true).
+    pub lockout: bool,
+    /// `AXUM_USERS_LOCKOUT_MAX_FAILURES` within the window (default 10).
+    pub lockout_max_failures: u64,
+    /// `AXUM_USERS_LOCKOUT_WINDOW_SECONDS` (default 900).
+    pub lockout_window_seconds: u64,
+    /// `AXUM_USERS_LOCKOUT_SECONDS`: the first lockout (default 900); each next one doubles.
+    pub lockout_seconds: u64,
+    /// `AXUM_USERS_TRUSTED_PROXIES`: comma-separated CIDRs whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<String>,
+    /// `AXUM_USERS_RATE_LIMIT_STORE`: `memory` (default) or `redis` (shared by every instance;
+    /// uses `AXUM_USERS_REDIS_URL`).
+    pub store: String,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            per_ip: "600/1m".to_owned(),
+            lockout: true,
+            lockout_max_failures: 10,
+            lockout_window_seconds: 900,
+            lockout_seconds: 900,
+            trusted_proxies: Vec::new(),
+            store: "memory".to_owned(),
+        }
+    }
 }
 
 /// The password policy applied to every new password (register, change, reset).
@@ -149,7 +199,13 @@ pub struct PasswordSettings {
 
 impl Default for PasswordSettings {
     fn default() -> Self {
-        Self { enabled: true, min_length: 8, max_length: 1024, forbid_email: true, forbid_common: true }
+        Self {
+            enabled: true,
+            min_length: 8,
+            max_length: 1024,
+            forbid_email: true,
+            forbid_common: true,
+        }
     }
 }
 
@@ -223,7 +279,11 @@ pub struct DatabaseSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { max_connections: 10, acquire_timeout_seconds: 5, connect_retries: 5 }
+        Self {
+            max_connections: 10,
+            acquire_timeout_seconds: 5,
+            connect_retries: 5,
+        }
     }
 }
 
@@ -328,8 +388,13 @@ impl Default for Config {
             cookie: CookieSettings::default(),
             revoke_on_password_change: true,
             require_token_binding: false,
-                        mail: MailSettings::default(),
+            mail: MailSettings::default(),
             password: PasswordSettings::default(),
+            limits: LimitSettings::default(),
+            log_format: crate::logging::LogFormat::Text,
+            pages: true,
+            page_templates: None,
+            metrics: true,
         }
     }
 }
@@ -403,16 +468,28 @@ impl Config {
         if let Some(v) = get("AXUM_USERS_SECRET") {
             self.secret = Some(v);
         }
-        set!("AXUM_USERS_DATABASE_MAX_CONNECTIONS", self.database.max_connections);
-        set!("AXUM_USERS_DATABASE_ACQUIRE_TIMEOUT_SECONDS", self.database.acquire_timeout_seconds);
-        set!("AXUM_USERS_DATABASE_CONNECT_RETRIES", self.database.connect_retries);
+        set!(
+            "AXUM_USERS_DATABASE_MAX_CONNECTIONS",
+            self.database.max_connections
+        );
+        set!(
+            "AXUM_USERS_DATABASE_ACQUIRE_TIMEOUT_SECONDS",
+            self.database.acquire_timeout_seconds
+        );
+        set!(
+            "AXUM_USERS_DATABASE_CONNECT_RETRIES",
+            self.database.connect_retries
+        );
         if let Some(v) = get("AXUM_USERS_AUTO_MIGRATE") {
             self.auto_migrate = parse_bool("AXUM_USERS_AUTO_MIGRATE", &v)?;
         }
         if let Some(v) = get("AXUM_USERS_REDIS_URL") {
             self.redis_url = Some(v).filter(|s| !s.trim().is_empty());
         }
-        set!("AXUM_USERS_TOKEN_PURGE_INTERVAL_SECONDS", self.token_purge_interval_seconds);
+        set!(
+            "AXUM_USERS_TOKEN_PURGE_INTERVAL_SECONDS",
+            self.token_purge_interval_seconds
+        );
         if let Some(v) = get("AXUM_USERS_RESET_SECRET") {
             self.reset_secret = Some(v);
         }
@@ -505,7 +582,36 @@ impl Config {
         if let Some(v) = get("AXUM_USERS_REQUIRE_TOKEN_BINDING") {
             self.require_token_binding = parse_bool("AXUM_USERS_REQUIRE_TOKEN_BINDING", &v)?;
         }
-                if let Some(v) = get("AXUM_USERS_PASSWORD_POLICY") {
+        if let Some(v) = get("AXUM_USERS_RATE_LIMITS") {
+            self.limits.enabled = parse_bool("AXUM_USERS_RATE_LIMITS", &v)?;
+        }
+        if let Some(v) = get("AXUM_USERS_RATE_LIMIT_PER_IP") {
+            self.limits.per_ip = v.trim().to_owned();
+        }
+        if let Some(v) = get("AXUM_USERS_LOCKOUT") {
+            self.limits.lockout = parse_bool("AXUM_USERS_LOCKOUT", &v)?;
+        }
+        set!(
+            "AXUM_USERS_LOCKOUT_MAX_FAILURES",
+            self.limits.lockout_max_failures
+        );
+        set!(
+            "AXUM_USERS_LOCKOUT_WINDOW_SECONDS",
+            self.limits.lockout_window_seconds
+        );
+        set!("AXUM_USERS_LOCKOUT_SECONDS", self.limits.lockout_seconds);
+        if let Some(v) = get("AXUM_USERS_TRUSTED_PROXIES") {
+            self.limits.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(v) = get("AXUM_USERS_RATE_LIMIT_STORE") {
+            self.limits.store = v.trim().to_ascii_lowercase();
+        }
+        if let Some(v) = get("AXUM_USERS_PASSWORD_POLICY") {
             self.password.enabled = parse_bool("AXUM_USERS_PASSWORD_POLICY", &v)?;
         }
         set!("AXUM_USERS_PASSWORD_MIN_LENGTH", self.password.min_length);
@@ -538,6 +644,20 @@ impl Config {
         if let Some(v) = get("AXUM_USERS_MAIL_TEMPLATES") {
             self.mail.templates = nonempty(v).map(PathBuf::from);
         }
+        if let Some(v) = get("AXUM_USERS_LOG_FORMAT") {
+            self.log_format = v
+                .parse()
+                .map_err(|e: String| ConfigError::new("AXUM_USERS_LOG_FORMAT", e))?;
+        }
+        if let Some(v) = get("AXUM_USERS_PAGES") {
+            self.pages = parse_bool("AXUM_USERS_PAGES", &v)?;
+        }
+        if let Some(v) = get("AXUM_USERS_PAGE_TEMPLATES") {
+            self.page_templates = nonempty(v).map(PathBuf::from);
+        }
+        if let Some(v) = get("AXUM_USERS_METRICS") {
+            self.metrics = parse_bool("AXUM_USERS_METRICS", &v)?;
+        }
         Ok(())
     }
 
@@ -548,7 +668,10 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         crate::database::check_url(&self.database_url)?;
         if self.database.max_connections == 0 {
-            return Err(ConfigError::new("AXUM_USERS_DATABASE_MAX_CONNECTIONS", "must be at least 1"));
+            return Err(ConfigError::new(
+                "AXUM_USERS_DATABASE_MAX_CONNECTIONS",
+                "must be at least 1",
+            ));
         }
         if self.backends.contains(&BackendKind::Redis) && self.redis_url.is_none() {
             return Err(ConfigError::new(
@@ -557,7 +680,10 @@ impl Config {
             ));
         }
         if self.token_purge_interval_seconds == 0 {
-            return Err(ConfigError::new("AXUM_USERS_TOKEN_PURGE_INTERVAL_SECONDS", "must be at least 1"));
+            return Err(ConfigError::new(
+                "AXUM_USERS_TOKEN_PURGE_INTERVAL_SECONDS",
+                "must be at least 1",
+            ));
         }
         let alg = self.jwt_algorithm()?;
         if alg != axum_users_core::JwtAlgorithm::HS256 && self.jwt_private_key_file.is_none() {
@@ -630,7 +756,8 @@ impl Config {
             LinkTemplate::new(&self.link_template(template))
                 .map_err(|e| ConfigError::new(setting, format!("{template:?}: {e}")))?;
         }
-                let p = self.password;
+        crate::limits::rate_limits(self)?;
+        let p = self.password;
         if p.min_length > p.max_length || p.max_length > axum_users::MAX_PASSWORD_CHARS {
             return Err(ConfigError::new(
                 "AXUM_USERS_PASSWORD_MAX_LENGTH",

@@ -35,6 +35,7 @@ pub mod docs;
 mod error;
 pub mod health;
 pub mod hooks;
+pub mod limits;
 pub mod logging;
 pub mod metrics;
 pub mod pages;
