@@ -1,6 +1,7 @@
 //! The manager's error enum: FastAPI Users' `exceptions.py`, one variant each, plus the
 //! infrastructure failures that can stand behind them.
 
+use crate::oauth::{OAuthError, OAuthStateError};
 use crate::{HashError, StoreError, StrategyError};
 
 /// A boxed error from a plug-in (a hook, a store backend).
@@ -55,6 +56,18 @@ pub enum ManagerError {
     /// A hook that runs before a change refused it or failed.
     #[error("hook error")]
     Hook(#[source] BoxError),
+    /// An OAuth callback's state was refused (see [`OAuthStateError`]).
+    #[error("invalid OAuth state")]
+    OAuthState(#[source] OAuthStateError),
+    /// The OAuth provider gave no email, or one that is not a valid address.
+    #[error("the OAuth provider gave no usable email")]
+    OAuthNotAvailableEmail,
+    /// The provider account is already linked to another user.
+    #[error("the OAuth account is linked to another user")]
+    OAuthAccountAlreadyLinked,
+    /// The OAuth provider failed, refused or is misconfigured.
+    #[error("OAuth provider error")]
+    OAuthProvider(#[source] OAuthError),
 }
 
 impl From<StoreError> for ManagerError {

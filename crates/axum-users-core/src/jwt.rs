@@ -270,8 +270,10 @@ impl JwtCodec {
         v.reject_tokens_expiring_in_less_than = 1;
         v.validate_exp = true;
         // A token naming a retired key is verified with it; anything else with the current key.
-        let key = jsonwebtoken::decode_header(token)
-            .ok()
+        // (Without retired keys the header is not parsed here: `decode` parses it anyway.)
+        let key = (!self.previous.is_empty())
+            .then(|| jsonwebtoken::decode_header(token).ok())
+            .flatten()
             .and_then(|h| h.kid)
             .and_then(|kid| {
                 self.previous
@@ -352,6 +354,10 @@ pub struct AccessClaims {
     /// [`password_fingerprint`]); a password change makes it stale. FastAPI Users ignores it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pfp: Option<String>,
+    /// Ours, additive: the refresh-token family (session) the token was issued with, when
+    /// refresh tokens are on, so that logout can revoke that family. FastAPI Users ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// A short fingerprint of a password hash: base64url of the first 12 bytes of its SHA-256.
@@ -379,6 +385,7 @@ impl AccessClaims {
             aud: vec![AUDIENCE_AUTH.to_owned()],
             exp: Some(now() + lifetime_seconds),
             pfp: None,
+            sid: None,
         }
     }
 }

@@ -10,6 +10,8 @@
 //! | what a token is | [`Strategy`], [`JwtStrategy`] |
 //! | the business rules | [`UserManager`], [`UserHooks`] |
 //! | the password policy | [`PasswordPolicy`], [`WithPolicy`] ([`policy`]) |
+//! | refresh tokens (rotation, reuse detection) | [`RefreshTokens`], [`RefreshTokenStore`] ([`refresh`]) |
+//! | OAuth2 / OpenID Connect login | [`oauth`]: [`OAuthProvider`](oauth::OAuthProvider), [`OAuthAccountStore`](oauth::OAuthAccountStore), [`UserManager::oauth_callback`] |
 //! | errors | [`ManagerError`], [`StoreError`], [`HashError`], [`StrategyError`] |
 //!
 //! # Example
@@ -44,8 +46,10 @@ mod jwt;
 pub mod mail;
 mod manager;
 mod model;
+pub mod oauth;
 mod password;
 pub mod policy;
+pub mod refresh;
 mod store;
 mod strategy;
 
@@ -62,10 +66,16 @@ pub use password::{
     generate_password, generate_password as generate_token,
 };
 pub use policy::{PasswordPolicy, WithPolicy};
+pub use refresh::{
+    DEFAULT_REFRESH_LIFETIME, IssuedRefreshToken, RefreshError, RefreshTokenRecord,
+    RefreshTokenStore, RefreshTokens, RotateOutcome, RotatedRefreshToken, refresh_token_hash,
+};
 pub use store::token::{AccessToken, AccessTokenStore};
 pub use store::{StoreError, UserStore};
 pub use strategy::{DatabaseStrategy, JwtStrategy, PasswordBinding, Strategy, StrategyError};
 
+#[cfg(feature = "memory")]
+pub use refresh::MemoryRefreshStore;
 #[cfg(feature = "memory")]
 pub use store::memory::MemoryStore;
 

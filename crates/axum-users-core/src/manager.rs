@@ -1,6 +1,7 @@
 //! [`UserManager`]: FastAPI Users' `BaseUserManager`, as a struct composed of plug-ins rather
 //! than a class to subclass.
 
+mod oauth;
 mod tokens;
 
 use std::sync::Arc;

@@ -4,6 +4,7 @@ mod database;
 mod jwt;
 
 use async_trait::async_trait;
+use uuid::Uuid;
 
 pub use self::database::DatabaseStrategy;
 pub use self::jwt::{JwtStrategy, PasswordBinding};
@@ -58,6 +59,28 @@ pub trait Strategy<X: Send + Sync + 'static = ()>: Send + Sync + 'static {
 
     /// A new token for a user who just logged in.
     async fn write_token(&self, user: &User<X>) -> Result<String, StrategyError>;
+
+    /// A new token for a login (or a refresh) of the refresh-token family `session`. The
+    /// default ignores the session and calls [`write_token`](Self::write_token);
+    /// [`JwtStrategy`] records it in the token (the `sid` claim), so that logout can revoke
+    /// the family.
+    async fn write_session_token(
+        &self,
+        user: &User<X>,
+        session: Uuid,
+    ) -> Result<String, StrategyError> {
+        let _ = session;
+        self.write_token(user).await
+    }
+
+    /// The refresh-token family a token was issued with ([`write_session_token`]), read
+    /// without I/O; `None` (the default) when the token names none or does not verify.
+    ///
+    /// [`write_session_token`]: Self::write_session_token
+    fn token_session(&self, token: &str) -> Option<Uuid> {
+        let _ = token;
+        None
+    }
 
     /// Revokes a token at logout. Stateless strategies keep the default, which does nothing.
     async fn destroy_token(&self, token: &str, user: &User<X>) -> Result<(), StrategyError> {

@@ -47,7 +47,15 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! The crate also holds [`RedisRefreshStore`], a `RefreshTokenStore` (refresh-token families,
+//! rotation and reuse detection) in the same Redis, under its own prefix
+//! ([`DEFAULT_REFRESH_KEY_PREFIX`]).
 #![deny(missing_docs)]
+
+mod refresh;
+
+pub use refresh::{DEFAULT_REFRESH_KEY_PREFIX, RedisRefreshStore};
 
 use std::fmt;
 use std::future::Future;

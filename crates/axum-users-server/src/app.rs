@@ -17,14 +17,14 @@ use axum_users_core::mail::{
     SmtpMailer,
 };
 use axum_users_core::{
-            Argon2Hasher, DatabaseStrategy, HashPool, PasswordPolicy, UserHooks, WithPolicy, HashPoolConfig, JwtAlgorithm, JwtCodec, JwtStrategy, NoHooks,
-    PasswordBinding, TokenSettings, UserManager,
+    Argon2Hasher, DatabaseStrategy, HashPool, HashPoolConfig, JwtAlgorithm, JwtCodec, JwtStrategy,
+    NoHooks, PasswordBinding, PasswordPolicy, RefreshTokenStore, RefreshTokens, TokenSettings,
+    UserHooks, UserManager, WithPolicy,
 };
 use axum_users_redis::RedisStrategy;
 use axum_users_sqlx::AnyUserStore;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
-use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::{BackendKind, Config, ConfigError, Profile};
@@ -39,10 +39,46 @@ pub type Extra = ();
 pub struct App {
     /// The router, ready to serve.
     pub router: Router,
-        /// Its state (for draining background work at shutdown).
+    /// Its state (for draining background work at shutdown).
     pub state: UsersState<Extra>,
     /// The periodic purge of expired database tokens, when the database backend is on.
     pub purge: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Refresh tokens, when `AXUM_USERS_REFRESH_TOKENS` is on: in the database (default) or Redis.
+fn refresh_tokens(
+    config: &Config,
+    store: &Arc<AnyUserStore<Extra>>,
+) -> Result<Option<RefreshTokens>, ServerError> {
+    let r = &config.refresh;
+    if !r.enabled {
+        return Ok(None);
+    }
+    let backing: Arc<dyn RefreshTokenStore> = match r.store.as_str() {
+        "database" => store.clone(),
+        "redis" => {
+            let url = config.redis_url.as_deref().ok_or_else(|| {
+                ConfigError::new(
+                    "AXUM_USERS_REDIS_URL",
+                    "refresh tokens in Redis need a Redis URL",
+                )
+            })?;
+            Arc::new(
+                axum_users_redis::RedisRefreshStore::lazy(url)
+                    .map_err(|e| ConfigError::new("AXUM_USERS_REDIS_URL", e.to_string()))?,
+            )
+        }
+        other => {
+            return Err(ConfigError::new(
+                "AXUM_USERS_REFRESH_TOKEN_STORE",
+                format!("{other:?} is not a store (database or redis)"),
+            )
+            .into());
+        }
+    };
+    Ok(Some(
+        RefreshTokens::new(backing).with_lifetime(Duration::from_secs(r.lifetime_seconds)),
+    ))
 }
 
 /// Deletes expired database tokens every `every` (FastAPI Users never does).
@@ -103,6 +139,7 @@ fn backends(
     config: &Config,
     codec: &JwtCodec,
     database: &DatabaseStrategy,
+    refresh: Option<&RefreshTokens>,
 ) -> Result<Vec<AuthBackend<Extra>>, ServerError> {
     let binding = match (
         config.revoke_on_password_change,
@@ -119,11 +156,13 @@ fn backends(
         .backends
         .iter()
         .map(|kind| match kind {
-            BackendKind::Jwt => Ok(AuthBackend::new(
-                "jwt",
-                Arc::new(BearerTransport),
-                jwt.clone(),
-            )),
+            BackendKind::Jwt => {
+                let backend = AuthBackend::new("jwt", Arc::new(BearerTransport), jwt.clone());
+                Ok(match refresh {
+                    Some(tokens) => backend.with_refresh(tokens.clone()),
+                    None => backend,
+                })
+            }
             BackendKind::Cookie => {
                 let c = &config.cookie;
                 let transport = CookieTransport::new()
@@ -135,7 +174,7 @@ fn backends(
                     .trusted_origins(c.trusted_origins.clone());
                 Ok(AuthBackend::new("cookie", Arc::new(transport), jwt.clone()))
             }
-                        BackendKind::Database => Ok(AuthBackend::new(
+            BackendKind::Database => Ok(AuthBackend::new(
                 "database",
                 Arc::new(BearerTransport),
                 Arc::new(database.clone()),
@@ -145,7 +184,11 @@ fn backends(
                 // Lazy: the server starts while Redis is down and answers 503 until it is back.
                 let redis = RedisStrategy::lazy(url, Some(config.jwt_lifetime_seconds))
                     .map_err(|e| ConfigError::new("AXUM_USERS_REDIS_URL", e.to_string()))?;
-                Ok(AuthBackend::new("redis", Arc::new(BearerTransport), Arc::new(redis)))
+                Ok(AuthBackend::new(
+                    "redis",
+                    Arc::new(BearerTransport),
+                    Arc::new(redis),
+                ))
             }
         })
         .collect()
@@ -238,8 +281,10 @@ pub async fn build(config: &Config) -> Result<App, ServerError> {
     );
     let tokens = TokenSettings::new(&reset, &verify)
         .map_err(|e| ConfigError::new("AXUM_USERS_SECRET", e.to_string()))?;
-        let mail: Arc<dyn UserHooks<Extra>> =
-        Arc::new(crate::hooks::MailHooks::new(account_mailer(config)?));
+    let metrics = crate::metrics::Metrics::new();
+    let mail: Arc<dyn UserHooks<Extra>> = Arc::new(crate::audit::AuditHooks::new(Arc::new(
+        crate::hooks::MailHooks::new(account_mailer(config)?).with_metrics(metrics.clone()),
+    )));
     let p = config.password;
     let hooks: Arc<dyn UserHooks<Extra>> = if p.enabled {
         let policy = PasswordPolicy {
@@ -252,17 +297,29 @@ pub async fn build(config: &Config) -> Result<App, ServerError> {
     } else {
         mail
     };
-        let store = crate::database::open(config, config.auto_migrate).await?;
+    let store = crate::database::open(config, config.auto_migrate).await?;
     let database = DatabaseStrategy::new(
         store.clone(),
         Some(Duration::from_secs(config.jwt_lifetime_seconds)),
     );
     let purge = config.backends.contains(&BackendKind::Database).then(|| {
-        spawn_purge(database.clone(), Duration::from_secs(config.token_purge_interval_seconds))
+        spawn_purge(
+            database.clone(),
+            Duration::from_secs(config.token_purge_interval_seconds),
+        )
     });
-    let manager = manager_over(config, store).with_tokens(tokens).with_hooks(hooks);
-    let backends = backends(config, &codec, &database)?;
+    let manager = manager_over(config, store.clone())
+        .with_tokens(tokens)
+        .with_hooks(hooks);
+    let refresh = refresh_tokens(config, &store)?;
+    let backends = backends(config, &codec, &database, refresh.as_ref())?;
     let state = UsersState::new(manager, backends.clone());
+    let state = match crate::limits::rate_limits(config)? {
+        Some(limits) => state.with_limits(limits),
+        None => state,
+    };
+    metrics.watch(&state);
+    let readiness = crate::health::Readiness::new(config, store)?;
     let verification = config.requires_verification;
 
     let (api, doc) = match config.profile {
@@ -314,20 +371,46 @@ pub async fn build(config: &Config) -> Result<App, ServerError> {
     let x_request_id = HeaderName::from_static("x-request-id");
     let docs: Router<UsersState<Extra>> = SwaggerUi::new("/docs")
         .url("/openapi.json", doc)
-        .config(utoipa_swagger_ui::Config::default().persist_authorization(true))
+        .config(
+            utoipa_swagger_ui::Config::default()
+                .persist_authorization(true)
+                // Swagger UI's default loads a badge from validator.swagger.io, sending it the
+                // document's URL, whenever the page's host is not localhost.
+                .validator_url("none"),
+        )
         .into();
     let api = if codec.algorithm() == JwtAlgorithm::HS256 {
         api
     } else {
         api.merge(jwks_router(&codec))
     };
+    let api = api.merge(crate::health::router(readiness));
+    let api = if config.metrics {
+        api.merge(metrics.router())
+    } else {
+        api
+    };
+    // The pages behind the email links; the classic profile has its API at /reset-password.
+    let api = if config.profile == Profile::V15 && config.pages {
+        api.merge(crate::pages::router(config, &reset, &verify)?)
+    } else {
+        api
+    };
     let router = api
         .merge(docs)
         .fallback(axum_users::not_found)
         .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::Metrics::track,
+        ))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(TraceLayer::new_for_http())
+        .layer(crate::logging::trace_layer())
         .layer(SetSensitiveHeadersLayer::from_shared(sensitive))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid));
-        Ok(App { router, state, purge })
+    Ok(App {
+        router,
+        state,
+        purge,
+    })
 }

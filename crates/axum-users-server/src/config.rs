@@ -128,6 +128,8 @@ pub struct Config {
     pub password: PasswordSettings,
     /// Rate limits and account lockout.
     pub limits: LimitSettings,
+    /// Refresh tokens (opt-in).
+    pub refresh: RefreshSettings,
     /// `AXUM_USERS_LOG_FORMAT`: `text` (default) or `json` lines on standard error.
     pub log_format: crate::logging::LogFormat,
     /// `AXUM_USERS_PAGES`: serve the reset and verification pages behind the email links
@@ -137,6 +139,29 @@ pub struct Config {
     pub page_templates: Option<PathBuf>,
     /// `AXUM_USERS_METRICS`: serve `GET /metrics` (default true).
     pub metrics: bool,
+}
+
+/// Refresh tokens with rotation (CONTRACT §5), off by default.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RefreshSettings {
+    /// `AXUM_USERS_REFRESH_TOKENS`: login on the `jwt` backend also answers a `refresh_token`,
+    /// and `POST /auth/jwt/refresh` rotates it (default false).
+    pub enabled: bool,
+    /// `AXUM_USERS_REFRESH_TOKEN_LIFETIME_SECONDS` (default 30 days).
+    pub lifetime_seconds: u64,
+    /// `AXUM_USERS_REFRESH_TOKEN_STORE`: `database` (default) or `redis`.
+    pub store: String,
+}
+
+impl Default for RefreshSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            lifetime_seconds: 30 * 24 * 3600,
+            store: "database".to_owned(),
+        }
+    }
 }
 
 /// Rate limits and account lockout (CONTRACT §5's defaults).
@@ -391,6 +416,7 @@ impl Default for Config {
             mail: MailSettings::default(),
             password: PasswordSettings::default(),
             limits: LimitSettings::default(),
+            refresh: RefreshSettings::default(),
             log_format: crate::logging::LogFormat::Text,
             pages: true,
             page_templates: None,
@@ -581,6 +607,16 @@ impl Config {
         }
         if let Some(v) = get("AXUM_USERS_REQUIRE_TOKEN_BINDING") {
             self.require_token_binding = parse_bool("AXUM_USERS_REQUIRE_TOKEN_BINDING", &v)?;
+        }
+        if let Some(v) = get("AXUM_USERS_REFRESH_TOKENS") {
+            self.refresh.enabled = parse_bool("AXUM_USERS_REFRESH_TOKENS", &v)?;
+        }
+        set!(
+            "AXUM_USERS_REFRESH_TOKEN_LIFETIME_SECONDS",
+            self.refresh.lifetime_seconds
+        );
+        if let Some(v) = get("AXUM_USERS_REFRESH_TOKEN_STORE") {
+            self.refresh.store = v.trim().to_ascii_lowercase();
         }
         if let Some(v) = get("AXUM_USERS_RATE_LIMITS") {
             self.limits.enabled = parse_bool("AXUM_USERS_RATE_LIMITS", &v)?;

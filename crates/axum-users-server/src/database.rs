@@ -32,9 +32,13 @@ pub fn check_url(url: &str) -> Result<DatabaseKind, ConfigError> {
 /// The last connection error after the retries, or a migration error (including a database
 /// migrated by a newer axum-users).
 pub async fn open(config: &Config, migrate: bool) -> Result<Arc<AnyUserStore<()>>, ServerError> {
-        let kind = check_url(&config.database_url)?;
+    let kind = check_url(&config.database_url)?;
     // A file that cannot be opened will not open later: retry only servers.
-    let retries = if kind == StoreKind::Sqlite { 0 } else { config.database.connect_retries };
+    let retries = if kind == StoreKind::Sqlite {
+        0
+    } else {
+        config.database.connect_retries
+    };
     let settings = PoolSettings {
         max_connections: config.database.max_connections,
         acquire_timeout: Duration::from_secs(config.database.acquire_timeout_seconds),
@@ -44,7 +48,7 @@ pub async fn open(config: &Config, migrate: bool) -> Result<Arc<AnyUserStore<()>
     let store = loop {
         match connect_any::<()>(&config.database_url, settings).await {
             Ok(store) => break store,
-                        Err(SqlStoreError::Connect(e)) if attempt < retries => {
+            Err(SqlStoreError::Connect(e)) if attempt < retries => {
                 attempt += 1;
                 let wait = Duration::from_millis(500 * 2u64.pow(attempt.min(5)));
                 tracing::warn!(attempt, error = %e, ?wait, "database not reachable yet; retrying");

@@ -30,7 +30,7 @@ pub async fn run(
     )
     .with_graceful_shutdown(shutdown)
     .await?;
-        if let Some(purge) = &app.purge {
+    if let Some(purge) = &app.purge {
         purge.abort();
     }
     // Let work answered with 202 (reset and verification emails) finish, within reason.

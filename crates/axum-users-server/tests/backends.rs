@@ -26,8 +26,14 @@ async fn fresh_postgres() -> Option<String> {
         Err(e) => return service_missing("PostgreSQL", &e).then_some(None).flatten(),
     };
     let name = format!("axu_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&pool).await.unwrap();
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_owned();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(b, _)| b)
+        .to_owned();
     Some(format!("{base}/{name}"))
 }
 
@@ -65,15 +71,33 @@ async fn login(http: &reqwest::Client, base: &str, backend: &str, email: &str) -
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "{backend} login");
-    r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+    r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 async fn me(http: &reqwest::Client, base: &str, token: &str) -> reqwest::StatusCode {
-    http.get(format!("{base}/users/me")).bearer_auth(token).send().await.unwrap().status()
+    http.get(format!("{base}/users/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
 }
 
-async fn logout(http: &reqwest::Client, base: &str, backend: &str, token: &str) -> reqwest::StatusCode {
-    http.post(format!("{base}/auth/{backend}/logout")).bearer_auth(token).send().await.unwrap().status()
+async fn logout(
+    http: &reqwest::Client,
+    base: &str,
+    backend: &str,
+    token: &str,
+) -> reqwest::StatusCode {
+    http.post(format!("{base}/auth/{backend}/logout"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
 }
 
 #[tokio::test]
@@ -86,12 +110,20 @@ async fn database_tokens_on_sqlite_login_use_logout_refused() {
     assert_eq!(register(&http, &srv.base, "tor@camelot.bt").await, 201);
     let token = login(&http, &srv.base, "database", "tor@camelot.bt").await;
     assert_eq!(token.len(), 43);
-    assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    assert!(
+        token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
     assert_eq!(me(&http, &srv.base, &token).await, 200);
     let second = login(&http, &srv.base, "database", "tor@camelot.bt").await;
     assert_eq!(logout(&http, &srv.base, "database", &token).await, 204);
     assert_eq!(me(&http, &srv.base, &token).await, 401);
-    assert_eq!(me(&http, &srv.base, &second).await, 200, "only the token that logged out");
+    assert_eq!(
+        me(&http, &srv.base, &second).await,
+        200,
+        "only the token that logged out"
+    );
     // A password change revokes the remaining database token.
     let r = http
         .patch(srv.url("/users/me"))
@@ -142,13 +174,18 @@ async fn redis_tokens_login_use_logout_and_redis_down_is_503() {
     .unwrap();
     assert_eq!(r.status(), 503);
     assert!(r.headers().contains_key("retry-after"));
-    assert_eq!(r.json::<Value>().await.unwrap(), json!({"detail": "Service Unavailable"}));
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"detail": "Service Unavailable"})
+    );
     srv.stop().await;
 }
 
 #[tokio::test]
 async fn two_instances_share_one_postgres_and_one_redis() {
-    let Some(url) = fresh_postgres().await else { return };
+    let Some(url) = fresh_postgres().await else {
+        return;
+    };
     if !redis_reachable().await {
         return;
     }
@@ -169,10 +206,18 @@ async fn two_instances_share_one_postgres_and_one_redis() {
     assert_eq!(register(&http, &a.base, &email).await, 201);
     for backend in ["jwt", "database", "redis"] {
         let token = login(&http, &a.base, backend, &email).await;
-        assert_eq!(me(&http, &b.base, &token).await, 200, "{backend}: A's token works on B");
+        assert_eq!(
+            me(&http, &b.base, &token).await,
+            200,
+            "{backend}: A's token works on B"
+        );
         if backend != "jwt" {
             assert_eq!(logout(&http, &a.base, backend, &token).await, 204);
-            assert_eq!(me(&http, &b.base, &token).await, 401, "{backend}: logout on A honoured by B");
+            assert_eq!(
+                me(&http, &b.base, &token).await,
+                401,
+                "{backend}: logout on A honoured by B"
+            );
         }
     }
 
@@ -181,8 +226,16 @@ async fn two_instances_share_one_postgres_and_one_redis() {
     let tasks: Vec<_> = (0..50)
         .map(|i| {
             let http = http.clone();
-            let base = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
-            let email = if i % 3 == 0 { email.to_lowercase() } else { email.clone() };
+            let base = if i % 2 == 0 {
+                a.base.clone()
+            } else {
+                b.base.clone()
+            };
+            let email = if i % 3 == 0 {
+                email.to_lowercase()
+            } else {
+                email.clone()
+            };
             tokio::spawn(async move { register(&http, &base, &email).await })
         })
         .collect();
@@ -190,9 +243,17 @@ async fn two_instances_share_one_postgres_and_one_redis() {
     for t in tasks {
         statuses.push(t.await.unwrap().as_u16());
     }
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 400).count(), 49, "{statuses:?}");
-        a.stop().await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        49,
+        "{statuses:?}"
+    );
+    a.stop().await;
     b.stop().await;
     drop_postgres(&url).await;
 }
@@ -203,8 +264,10 @@ async fn drop_postgres(url: &str) {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     let name = url.rsplit('/').next().unwrap();
     let pool = sqlx::PgPool::connect(&admin).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
 }

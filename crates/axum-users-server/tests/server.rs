@@ -286,7 +286,10 @@ async fn the_server_applies_its_password_policy_by_default() {
     for (password, reason) in [
         ("short", "Password should be at least 8 characters"),
         ("password", "This password is too common"),
-        ("gareth-the-brave", "Password should not contain the email address"),
+        (
+            "gareth-the-brave",
+            "Password should not contain the email address",
+        ),
     ] {
         let r = http
             .post(format!("{}/auth/register", srv.base))

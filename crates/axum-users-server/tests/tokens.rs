@@ -255,3 +255,61 @@ async fn a_password_change_revokes_earlier_tokens_of_every_backend() {
     assert_eq!(r.status(), 401);
     srv.stop().await;
 }
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_reused_one_kills_the_family() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path(), Profile::V15);
+    c.refresh.enabled = true;
+    let srv = start(c).await;
+    let http = reqwest::Client::new();
+    register(&http, &srv.base, "lamorak@camelot.bt", "jousting-champion").await;
+    let login: Value = http
+        .post(srv.url("/auth/jwt/login"))
+        .form(&[
+            ("username", "lamorak@camelot.bt"),
+            ("password", "jousting-champion"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut keys: Vec<&String> = login.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["access_token", "refresh_token", "token_type"]);
+    let first = login["refresh_token"].as_str().unwrap().to_owned();
+    let refresh = |token: String| {
+        let http = http.clone();
+        let url = srv.url("/auth/jwt/refresh");
+        async move {
+            http.post(url)
+                .json(&json!({"refresh_token": token}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = refresh(first.clone()).await;
+    assert_eq!(r.status(), 200);
+    let second: Value = r.json().await.unwrap();
+    assert_ne!(second["refresh_token"], login["refresh_token"]);
+    let me = http
+        .get(srv.url("/users/me"))
+        .bearer_auth(second["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    // Reusing the rotated token is refused and revokes the family, newest token included.
+    let r = refresh(first).await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"detail": "Unauthorized"})
+    );
+    let r = refresh(second["refresh_token"].as_str().unwrap().to_owned()).await;
+    assert_eq!(r.status(), 401);
+    srv.stop().await;
+}

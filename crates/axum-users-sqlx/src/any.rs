@@ -97,6 +97,21 @@ impl<X> AnyUserStore<X> {
         }
     }
 
+    /// Runs `SELECT 1` on a pooled connection: a readiness check for health endpoints. Bounded
+    /// by the pool's acquire timeout; callers wanting a shorter bound wrap it in their own.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when no connection can be had or the query fails.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        const PING: &str = "SELECT 1";
+        match self {
+            Self::Sqlite(s) => sqlx::query(PING).execute(s.pool()).await.map(drop),
+            Self::Postgres(s) => sqlx::query(PING).execute(s.pool()).await.map(drop),
+            Self::MySql(s) => sqlx::query(PING).execute(s.pool()).await.map(drop),
+        }
+        .map_err(crate::error::store_error)
+    }
+
     /// Every user, ordered by email (for administration tools; not exposed over HTTP).
     ///
     /// # Errors

@@ -1,7 +1,8 @@
 //! SQL stores for [axum-users](https://docs.rs/axum-users), on sqlx: [`SqliteStore`],
 //! [`PgStore`] (PostgreSQL) and [`MySqlStore`] (MariaDB, MySQL), each with embedded
-//! migrations, and [`connect_any`] to pick one from a database URL. Each is a `UserStore` and
-//! an `AccessTokenStore` (the tokens of a `DatabaseStrategy`).
+//! migrations, and [`connect_any`] to pick one from a database URL. Each is a `UserStore`, an
+//! `AccessTokenStore` (the tokens of a `DatabaseStrategy`) and a `RefreshTokenStore`
+//! (refresh-token families and their hashed tokens).
 //!
 //! Tables follow fastapi-users-db-sqlalchemy (`user`, `accesstoken`, later `oauth_account`), so
 //! a database made by FastAPI Users can be served as it is; what axum-users adds lives in tables
@@ -22,8 +23,11 @@ mod any;
 mod error;
 mod extra;
 mod mysql;
+mod oauth;
 mod pool;
 mod postgres;
+mod readers;
+mod refresh;
 mod sqlite;
 mod token;
 

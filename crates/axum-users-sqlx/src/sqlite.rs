@@ -2,6 +2,7 @@
 
 use std::marker::PhantomData;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -15,6 +16,7 @@ use uuid::Uuid;
 use crate::PoolSettings;
 use crate::error::{SqlStoreError, store_error};
 use crate::extra::{parse_id, read_extra, row_error, write_extra};
+use crate::readers::Readers;
 use crate::token::{
     check_token, cutoff, cutoff_plus_two_days, from_utc, parse_sqlite_text, sqlite_text, to_utc,
 };
@@ -52,12 +54,19 @@ const GET_BY_EMAIL: &str = r#"SELECT u.id, u.email, u.hashed_password, u.is_acti
 /// Users and their access tokens in SQLite, through a sqlx pool (WAL mode, foreign keys on, a
 /// busy timeout so concurrent writers wait rather than fail).
 ///
+/// A file database opened by URL ([`connect`](Self::connect), [`connect_url`](Self::connect_url))
+/// also gets one read-only connection per core (at most `max_connections`) for the lookups
+/// every request makes, [`get`](UserStore::get) and [`get_by_email`](UserStore::get_by_email):
+/// they run on the calling thread, never waiting (busy timeout zero), and fall back to the
+/// pool when every such connection is in use or on any error. See `docs/performance.md`.
+///
 /// Access tokens live in FastAPI Users' `accesstoken` table, `created_at` as the text
 /// SQLAlchemy writes (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC); rows with a `T` separator or a
 /// `Z`/`±HH:MM` suffix are read too.
 #[derive(Debug)]
 pub struct SqliteStore<X = ()> {
     pool: SqlitePool,
+    readers: Option<Arc<Readers>>,
     _extra: PhantomData<fn() -> X>,
 }
 
@@ -65,6 +74,7 @@ impl<X> Clone for SqliteStore<X> {
     fn clone(&self) -> Self {
         Self {
             pool: self.pool.clone(),
+            readers: self.readers.clone(),
             _extra: PhantomData,
         }
     }
@@ -94,15 +104,25 @@ impl<X> SqliteStore<X> {
     /// the file cannot be opened.
     pub async fn connect_url(url: &str, settings: PoolSettings) -> Result<Self, SqlStoreError> {
         let options = SqliteConnectOptions::from_str(url).map_err(SqlStoreError::Url)?;
-        let settings = if url.contains(":memory:") || url.contains("mode=memory") {
-            PoolSettings {
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            let settings = PoolSettings {
                 acquire_timeout: settings.acquire_timeout,
                 ..PoolSettings::in_memory()
+            };
+            return Self::connect_with(options, settings).await;
+        }
+        let path = options.get_filename().to_path_buf();
+        let mut store = Self::connect_with(options, settings).await?;
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let n = cores.min(usize::try_from(settings.max_connections).unwrap_or(usize::MAX));
+        // The pool has created the file and put it in WAL mode; a failure here only costs speed.
+        match Readers::open(&path, n) {
+            Ok(readers) => store.readers = Some(Arc::new(readers)),
+            Err(error) => {
+                tracing::warn!(%error, "no SQLite reader connections; lookups use the pool");
             }
-        } else {
-            settings
-        };
-        Self::connect_with(options, settings).await
+        }
+        Ok(store)
     }
 
     /// A private in-memory database (one connection), for tests and examples.
@@ -116,7 +136,8 @@ impl<X> SqliteStore<X> {
     }
 
     /// Opens a database with explicit options and pool settings. WAL mode, foreign keys and
-    /// a 10 s busy timeout are set on top of `options`.
+    /// a 10 s busy timeout are set on top of `options`. Every query goes through the pool
+    /// (no reader connections: the options may name a private in-memory database).
     ///
     /// # Errors
     /// [`SqlStoreError::Connect`] when the database cannot be opened.
@@ -124,19 +145,14 @@ impl<X> SqliteStore<X> {
         options: SqliteConnectOptions,
         settings: PoolSettings,
     ) -> Result<Self, SqlStoreError> {
-        let options = options
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
         let pool: SqlitePool = settings
             .pool_options()
-            .connect_with(options)
+            .connect_with(tuned(options))
             .await
             .map_err(SqlStoreError::Connect)?;
         Ok(Self {
             pool,
+            readers: None,
             _extra: PhantomData,
         })
     }
@@ -158,6 +174,32 @@ impl<X> SqliteStore<X> {
     }
 }
 
+/// The settings every connection gets: WAL, foreign keys, a 10 s busy timeout.
+fn tuned(options: SqliteConnectOptions) -> SqliteConnectOptions {
+    options
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+}
+
+impl<X: UserExtra> SqliteStore<X> {
+    /// A user by one text parameter: on a reader connection when one is free, else (or when
+    /// it fails) through the pool.
+    async fn lookup(&self, sql: &'static str, param: &str) -> Result<Option<User<X>>, StoreError> {
+        if let Some(found) = self.readers.as_ref().and_then(|r| r.lookup(sql, param)) {
+            return found;
+        }
+        let row = sqlx::query(sql)
+            .bind(param.to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(row_to_user).transpose()
+    }
+}
+
 fn row_to_user<X: UserExtra>(row: &sqlx::sqlite::SqliteRow) -> Result<User<X>, StoreError> {
     let id: &str = row.try_get(0).map_err(row_error)?;
     let data: Option<&str> = row.try_get(6).map_err(row_error)?;
@@ -175,21 +217,13 @@ fn row_to_user<X: UserExtra>(row: &sqlx::sqlite::SqliteRow) -> Result<User<X>, S
 #[async_trait]
 impl<X: UserExtra> UserStore<X> for SqliteStore<X> {
     async fn get(&self, id: Uuid) -> Result<Option<User<X>>, StoreError> {
-        let row = sqlx::query(GET_BY_ID)
-            .bind(id.hyphenated().to_string())
-            .fetch_optional(&self.pool)
+        let mut buf = Uuid::encode_buffer();
+        self.lookup(GET_BY_ID, id.hyphenated().encode_lower(&mut buf))
             .await
-            .map_err(store_error)?;
-        row.as_ref().map(row_to_user).transpose()
     }
 
     async fn get_by_email(&self, email: &str) -> Result<Option<User<X>>, StoreError> {
-        let row = sqlx::query(GET_BY_EMAIL)
-            .bind(email)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_error)?;
-        row.as_ref().map(row_to_user).transpose()
+        self.lookup(GET_BY_EMAIL, email).await
     }
 
     async fn create(&self, user: User<X>) -> Result<User<X>, StoreError> {

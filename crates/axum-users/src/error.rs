@@ -3,6 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum_users_core::oauth::{OAuthError, OAuthStateError};
 use axum_users_core::{BoxError, ManagerError, StrategyError};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -135,6 +136,9 @@ pub enum ApiError {
     },
     /// 400 with a plain detail (FastAPI's own messages, e.g. an unparseable body).
     BadRequest(&'static str),
+    /// 400 `{"detail": "<error>"}`: the `error` an OAuth provider sent back to the callback
+    /// (`access_denied`, …), passed on as FastAPI Users does.
+    OAuthCallbackError(String),
     /// 401 `{"detail": "Unauthorized"}`, without `WWW-Authenticate`.
     Unauthorized,
     /// 403 `{"detail": "Forbidden"}`.
@@ -175,6 +179,7 @@ impl IntoResponse for ApiError {
                 json!({ "code": code.as_str(), "reason": reason }),
             ),
             Self::BadRequest(msg) => detail(StatusCode::BAD_REQUEST, json!(msg)),
+            Self::OAuthCallbackError(error) => detail(StatusCode::BAD_REQUEST, json!(error)),
             Self::Unauthorized => detail(StatusCode::UNAUTHORIZED, json!("Unauthorized")),
             Self::Forbidden => detail(StatusCode::FORBIDDEN, json!("Forbidden")),
             Self::NotFound => detail(StatusCode::NOT_FOUND, json!("Not Found")),
@@ -228,6 +233,10 @@ pub enum Op {
     ResetPassword,
     /// `POST /verify`.
     Verify,
+    /// `GET /auth/{provider}/callback`.
+    OAuthCallback,
+    /// `GET /auth/associate/{provider}/callback`.
+    OAuthAssociate,
 }
 
 /// The whole contract for domain errors, in one table.
@@ -268,6 +277,24 @@ pub fn to_api(op: Op, e: ManagerError) -> ApiError {
             ApiError::Code(ErrorCode::VerifyUserAlreadyVerified)
         }
         (Op::Authenticate, M::UserNotExists | M::UserInactive) => ApiError::Unauthorized,
+        (_, M::OAuthState(OAuthStateError::Decode)) => {
+            ApiError::Code(ErrorCode::AccessTokenDecodeError)
+        }
+        (_, M::OAuthState(OAuthStateError::Expired)) => {
+            ApiError::Code(ErrorCode::AccessTokenAlreadyExpired)
+        }
+        (_, M::OAuthState(_) | M::OAuthProvider(OAuthError::InvalidNonce)) => {
+            ApiError::Code(ErrorCode::OauthInvalidState)
+        }
+        (_, M::OAuthNotAvailableEmail) => ApiError::Code(ErrorCode::OauthNotAvailableEmail),
+        (Op::OAuthCallback | Op::OAuthAssociate, M::UserAlreadyExists)
+        | (_, M::OAuthAccountAlreadyLinked) => ApiError::Code(ErrorCode::OauthUserAlreadyExists),
+        (Op::OAuthCallback, M::UserInactive) => ApiError::Code(ErrorCode::LoginBadCredentials),
+        (Op::OAuthAssociate, M::UserNotExists | M::UserInactive) => ApiError::Unauthorized,
+        (_, M::OAuthProvider(OAuthError::Unavailable(e))) => {
+            tracing::error!(error = %e, "OAuth provider unavailable");
+            ApiError::Unavailable { retry_after: 1 }
+        }
         (_, M::Busy) => ApiError::Unavailable { retry_after: 1 },
         (_, M::Store(e)) => store_unavailable(&e),
         (_, M::Strategy(StrategyError::Store(e))) => store_unavailable(&e),

@@ -40,6 +40,7 @@
 //! | `AuthenticationBackend` | transport × strategy | [`AuthBackend`] = [`Transport`] × [`Strategy`](axum_users_core::Strategy) |
 //! | `current_user(active=True)` | dependency | [`CurrentUser`], [`VerifiedUser`], [`Superuser`], [`AuthenticatedUser`], each also `Option<_>` |
 //! | `get_auth_router` … | router factories | [`auth_router`], [`register_router`], [`users_router`], [`classic_router`] |
+//! | `get_oauth_router`, `get_oauth_associate_router` | OAuth2 / OpenID Connect | [`oauth_router`], [`oauth_associate_router`] (providers: crate `axum-users-oauth`) |
 //! | `ErrorCode` | string enum | [`ErrorCode`]; every error becomes HTTP in [`error`] |
 #![deny(missing_docs)]
 
@@ -67,6 +68,9 @@ pub use routes::{
     AuthRouterOptions, UsersRouterOptions, auth_router, classic_router, jwks_router,
     method_not_allowed, not_found, register_router, reset_password_router, users_router,
     verify_router,
+};
+pub use routes::{
+    CsrfCookie, OAuthAssociateOptions, OAuthRouterConfig, oauth_associate_router, oauth_router,
 };
 pub use schemas::{BearerResponse, UserRead, parse_user_id};
 pub use state::UsersState;

@@ -7,7 +7,7 @@
 //! | per client IP, each [`LimitedRoute`] | route × address (IPv6: its /64) | 600 a minute | 429 + `Retry-After`, checked before the body is read |
 //! | failed logins per account | the login's email, any case | 10 within 15 minutes → lockout | every login for it: 429 + `Retry-After`, whatever the password |
 //! | lockout duration | | 15 minutes, doubling with each lockout (the level is remembered 24 h past the end), at most 24 h | |
-//! | emails per account: forgot-password, request-verify-token (each its own budget) | route × email | 5 within 15 minutes | still 202, nothing sent |
+//! | emails per account: forgot-password, request-verify-token (each its own budget; requests for unknown emails send nothing and are not counted) | route × email | 5 within 15 minutes | still 202, nothing sent |
 //!
 //! Only failures count toward a per-account limit: a successful login clears the account's
 //! failure count, and a successful password reset clears its lockout (level included).
@@ -83,8 +83,8 @@ pub use self::redis_store::{
     DEFAULT_TIMEOUT as REDIS_DEFAULT_TIMEOUT, RedisLimitStore,
 };
 pub use self::store::{LimitError, LimitStore, Lock};
-pub use self::window::{Hit, SlidingWindow, WindowCounts};
 use self::window::retry_after_secs;
+pub use self::window::{Hit, SlidingWindow, WindowCounts};
 use crate::error::ApiError;
 use crate::state::UsersState;
 
@@ -188,9 +188,7 @@ impl Limit {
 
 fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(s.len());
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
     let n: u64 = if number.is_empty() {
         1
@@ -349,7 +347,10 @@ impl Default for RateLimits {
                 .into_iter()
                 .map(|r| (r, Limit::per_minute(600)))
                 .collect(),
-            sends: LimitedRoute::SENDING.into_iter().map(|r| (r, sends)).collect(),
+            sends: LimitedRoute::SENDING
+                .into_iter()
+                .map(|r| (r, sends))
+                .collect(),
             lockout: Some(LockoutPolicy::default()),
             trusted_proxies: TrustedProxies::none(),
             ipv6_prefix: 64,
@@ -761,7 +762,11 @@ mod tests {
         assert_eq!((p.max_failures, p.window, p.base), (10, fifteen, fifteen));
         assert!(l.trusted_proxies().is_empty());
         let none = RateLimits::none();
-        assert!(LimitedRoute::ALL.iter().all(|r| none.ip_limit(*r).is_none()));
+        assert!(
+            LimitedRoute::ALL
+                .iter()
+                .all(|r| none.ip_limit(*r).is_none())
+        );
         assert!(none.lockout().is_none());
     }
 
@@ -782,16 +787,21 @@ mod tests {
             assert_eq!(text.parse::<Limit>(), Ok(limit), "{text}");
             assert_eq!(limit.to_string().parse::<Limit>(), Ok(limit), "{limit}");
         }
-        for bad in ["", "600", "x/min", "600/", "600/0s", "600/fortnight", "-1/s"] {
+        for bad in [
+            "",
+            "600",
+            "x/min",
+            "600/",
+            "600/0s",
+            "600/fortnight",
+            "-1/s",
+        ] {
             assert!(bad.parse::<Limit>().is_err(), "{bad}");
         }
         for route in LimitedRoute::ALL {
             assert_eq!(route.as_str().parse(), Ok(route));
         }
-        assert_eq!(
-            "forgot-password".parse(),
-            Ok(LimitedRoute::ForgotPassword)
-        );
+        assert_eq!("forgot-password".parse(), Ok(LimitedRoute::ForgotPassword));
         assert!("logout".parse::<LimitedRoute>().is_err());
     }
 

@@ -33,7 +33,9 @@
 //! ```
 
 mod components;
+mod oauth;
 mod operations;
+mod refresh;
 mod responses;
 mod tokens;
 mod users;
@@ -77,6 +79,7 @@ pub struct AuthDocOptions {
     requires_verification: bool,
     transport: TransportDoc,
     csrf: bool,
+    refresh: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -114,6 +117,29 @@ impl AuthDocOptions {
         self
     }
 
+    /// As [`AuthBackend::with_refresh`](crate::AuthBackend::with_refresh) (bearer transport
+    /// only; meaningless for a cookie): login's 200 body is `BearerRefreshResponse` (with
+    /// `refresh_token`), `POST {prefix}/refresh` is listed, and logout says it revokes the
+    /// session's refresh tokens.
+    ///
+    /// ```
+    /// use axum_users::openapi::{AuthDocOptions, OpenApiBuilder};
+    ///
+    /// let doc = OpenApiBuilder::new("app", "1")
+    ///     .auth("/auth/jwt", "jwt", AuthDocOptions::bearer().refresh_tokens(true))
+    ///     .build();
+    /// let json = serde_json::to_value(&doc).unwrap();
+    /// let refresh = &json["paths"]["/auth/jwt/refresh"]["post"];
+    /// assert_eq!(refresh["operationId"], "auth_jwt_refresh_auth_jwt_refresh_post");
+    /// let body = &json["components"]["schemas"]["BearerRefreshResponse"];
+    /// assert!(body["required"].as_array().unwrap().contains(&"refresh_token".into()));
+    /// ```
+    #[must_use]
+    pub fn refresh_tokens(mut self, yes: bool) -> Self {
+        self.refresh = yes;
+        self
+    }
+
     /// As [`AuthRouterOptions::requires_verification`]: login may answer 400
     /// `LOGIN_USER_NOT_VERIFIED` and logout 403.
     #[must_use]
@@ -126,6 +152,59 @@ impl AuthDocOptions {
 impl From<AuthRouterOptions> for AuthDocOptions {
     fn from(options: AuthRouterOptions) -> Self {
         Self::bearer().requires_verification(options.requires_verification)
+    }
+}
+
+/// How one OAuth router ([`oauth_router`](crate::oauth_router) or
+/// [`oauth_associate_router`](crate::oauth_associate_router)) is documented: the login
+/// backend's transport, whether a success redirects to the frontend, and (associate) whether
+/// verified users are required.
+///
+/// ```
+/// use axum_users::openapi::OAuthDocOptions;
+///
+/// let login = OAuthDocOptions::cookie("fastapiusersauth").frontend_redirect(true);
+/// let associate = OAuthDocOptions::bearer().requires_verification(true);
+/// # let _ = (login, associate);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct OAuthDocOptions {
+    transport: TransportDoc,
+    frontend_redirect: bool,
+    requires_verification: bool,
+}
+
+impl OAuthDocOptions {
+    /// A login through a bearer backend (the default): the callback answers 200
+    /// `BearerResponse`.
+    #[must_use]
+    pub fn bearer() -> Self {
+        Self::default()
+    }
+
+    /// A login through a cookie backend: the callback answers 204 with the cookie.
+    #[must_use]
+    pub fn cookie(name: impl Into<String>) -> Self {
+        Self {
+            transport: TransportDoc::Cookie { name: name.into() },
+            ..Self::default()
+        }
+    }
+
+    /// As [`OAuthRouterConfig::frontend_redirect`](crate::OAuthRouterConfig::frontend_redirect):
+    /// a successful callback answers 303.
+    #[must_use]
+    pub fn frontend_redirect(mut self, yes: bool) -> Self {
+        self.frontend_redirect = yes;
+        self
+    }
+
+    /// As [`OAuthAssociateOptions::requires_verification`](crate::OAuthAssociateOptions):
+    /// the associate routes may answer 403.
+    #[must_use]
+    pub fn requires_verification(mut self, yes: bool) -> Self {
+        self.requires_verification = yes;
+        self
     }
 }
 
@@ -152,6 +231,17 @@ enum Mount {
     },
     Classic {
         prefix: String,
+    },
+    OAuth {
+        prefix: String,
+        provider: String,
+        backend: String,
+        options: OAuthDocOptions,
+    },
+    OAuthAssociate {
+        prefix: String,
+        provider: String,
+        options: OAuthDocOptions,
     },
 }
 
@@ -298,9 +388,60 @@ impl OpenApiBuilder {
         self
     }
 
-    /// Documents 429 with `Retry-After` on login, register, forgot-password and
-    /// request-verify-token, for an app that rate-limits them (per client IP, and an account
-    /// lockout on login).
+    /// An [`oauth_router`](crate::oauth_router) for `provider_name` through the backend
+    /// `backend_name`, nested at `prefix` (`/auth/google`): `GET {prefix}/authorize` → 200
+    /// `{"authorization_url"}` with the CSRF cookie, and `GET {prefix}/callback` → the
+    /// backend's login response (or 303), 400 with each of the callback's `detail`s, 500, 503.
+    /// Operation ids are FastAPI Users' (`oauth:google.jwt.authorize`, …).
+    ///
+    /// ```
+    /// use axum_users::openapi::{OAuthDocOptions, OpenApiBuilder};
+    ///
+    /// let doc = OpenApiBuilder::new("app", "1")
+    ///     .oauth("/auth/google", "google", "jwt", OAuthDocOptions::bearer())
+    ///     .build();
+    /// let json = serde_json::to_value(&doc).unwrap();
+    /// let op = &json["paths"]["/auth/google/authorize"]["get"];
+    /// assert_eq!(op["operationId"], "oauth_google_jwt_authorize_auth_google_authorize_get");
+    /// ```
+    #[must_use]
+    pub fn oauth(
+        mut self,
+        prefix: &str,
+        provider_name: &str,
+        backend_name: &str,
+        options: OAuthDocOptions,
+    ) -> Self {
+        self.mounts.push(Mount::OAuth {
+            prefix: prefix.to_owned(),
+            provider: provider_name.to_owned(),
+            backend: backend_name.to_owned(),
+            options,
+        });
+        self
+    }
+
+    /// An [`oauth_associate_router`](crate::oauth_associate_router) for `provider_name`,
+    /// nested at `prefix` (`/auth/associate/google`): both routes authenticated (401, and 403
+    /// when verification is required); the callback answers 200 `UserRead` (or 303).
+    #[must_use]
+    pub fn oauth_associate(
+        mut self,
+        prefix: &str,
+        provider_name: &str,
+        options: OAuthDocOptions,
+    ) -> Self {
+        self.mounts.push(Mount::OAuthAssociate {
+            prefix: prefix.to_owned(),
+            provider: provider_name.to_owned(),
+            options,
+        });
+        self
+    }
+
+    /// Documents 429 with `Retry-After` on login, register, forgot-password,
+    /// request-verify-token, reset-password and verify, for an app that rate-limits them (per
+    /// client IP, and an account lockout on login).
     #[must_use]
     pub fn rate_limits(mut self, enabled: bool) -> Self {
         self.rate_limits = enabled;
@@ -443,6 +584,20 @@ impl OpenApiBuilder {
                     (users::users(prefix, *options, &ctx), USERS_TAG)
                 }
                 Mount::Classic { prefix } => (operations::classic(prefix, &ctx), AUTH_TAG),
+                Mount::OAuth {
+                    prefix,
+                    provider,
+                    backend,
+                    options,
+                } => (oauth::login(prefix, provider, backend, options), AUTH_TAG),
+                Mount::OAuthAssociate {
+                    prefix,
+                    provider,
+                    options,
+                } => {
+                    protected = true;
+                    (oauth::associate(prefix, provider, options, &ctx), AUTH_TAG)
+                }
             };
             if !tags.contains(&tag) {
                 tags.push(tag);

@@ -5,6 +5,8 @@
 mod auth;
 mod classic;
 mod jwks;
+mod oauth;
+mod refresh;
 mod register;
 mod reset;
 mod users;
@@ -17,6 +19,9 @@ use serde_json::json;
 pub use self::auth::{AuthRouterOptions, auth_router};
 pub use self::classic::classic_router;
 pub use self::jwks::jwks_router;
+pub use self::oauth::{
+    CsrfCookie, OAuthAssociateOptions, OAuthRouterConfig, oauth_associate_router, oauth_router,
+};
 pub use self::register::register_router;
 pub use self::reset::reset_password_router;
 pub use self::users::{UsersRouterOptions, users_router};

@@ -50,6 +50,9 @@ pub struct BearerResponse {
     pub access_token: String,
     /// Always `"bearer"`.
     pub token_type: &'static str,
+    /// The refresh token, when refresh tokens are on (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 /// Keys of the base user schema; everything else is a custom field (or ignored).

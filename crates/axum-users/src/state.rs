@@ -108,13 +108,20 @@ impl<X: UserExtra> UsersState<X> {
     }
 
     /// Revokes every token of `user` in every backend whose strategy keeps state (database,
-    /// Redis); JWTs are refused by their password binding. Called after a password change or
-    /// reset. Failures are logged: the password change itself is committed.
+    /// Redis), and every refresh-token family of the user in backends with refresh tokens;
+    /// JWTs are refused by their password binding. Called after a password change or reset.
+    /// Failures are logged: the password change itself is committed.
     pub async fn revoke_all(&self, user: &axum_users_core::User<X>) {
         tracing::info!(target: "audit", event = "tokens_revoked", user_id = %user.id);
         for backend in self.inner.authenticator.backends() {
             if let Err(error) = backend.strategy().revoke_all(user).await {
                 tracing::error!(user_id = %user.id, backend = backend.name(), %error, "could not revoke tokens");
+            }
+            // Refresh-token families die too (a JWT's password binding does not reach them).
+            if let Some(refresh) = backend.refresh()
+                && let Err(error) = refresh.revoke_user(user.id).await
+            {
+                tracing::error!(user_id = %user.id, backend = backend.name(), %error, "could not revoke refresh tokens");
             }
         }
     }

@@ -38,6 +38,21 @@ pub trait Transport: Send + Sync + 'static {
     /// The response to a successful login.
     fn login_response(&self, token: String) -> Response;
 
+    /// Whether a login through this transport can hand out a refresh token beside the access
+    /// token. By default not (a cookie transport: its login stays a 204); the bearer transport
+    /// can. Refresh tokens are issued only through a transport that carries them.
+    fn carries_refresh_token(&self) -> bool {
+        false
+    }
+
+    /// The response to a login (or a `/refresh`) that issued a refresh token too. By default
+    /// the plain [`login_response`](Self::login_response); the bearer transport answers
+    /// `{"access_token", "token_type": "bearer", "refresh_token"}`.
+    fn refresh_login_response(&self, access_token: String, refresh_token: String) -> Response {
+        let _ = refresh_token;
+        self.login_response(access_token)
+    }
+
     /// The response to a logout; by default `204 No Content`.
     fn logout_response(&self) -> Response {
         StatusCode::NO_CONTENT.into_response()

@@ -12,6 +12,13 @@
 //! panic, so `unwrap` is the point here.
 #![allow(clippy::unwrap_used)]
 
+mod oauth;
+
+pub use self::oauth::{
+    OAuthStore, OAuthTestStore, oauth_accounts_round_trip, oauth_accounts_unique_and_cascade,
+    oauth_concurrent_links_one_wins, oauth_states_spent_once,
+};
+
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};

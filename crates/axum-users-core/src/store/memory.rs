@@ -1,5 +1,7 @@
 //! An in-memory store for docs, examples and tests.
 
+mod oauth;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -19,6 +21,7 @@ use crate::{StoreError, User, UserPatch, UserStore};
 pub struct MemoryStore<X = ()> {
     users: Mutex<HashMap<Uuid, User<X>>>,
     tokens: Mutex<HashMap<String, AccessToken>>,
+    oauth: oauth::MemoryOAuth,
 }
 
 impl<X> Default for MemoryStore<X> {
@@ -26,6 +29,7 @@ impl<X> Default for MemoryStore<X> {
         Self {
             users: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
+            oauth: oauth::MemoryOAuth::default(),
         }
     }
 }
@@ -92,6 +96,7 @@ impl<X: crate::UserExtra> UserStore<X> for MemoryStore<X> {
         let removed = self.lock().remove(&id).is_some();
         // As the SQL stores' ON DELETE CASCADE.
         self.lock_tokens().retain(|_, t| t.user_id != id);
+        self.oauth.delete_user(id);
         Ok(removed)
     }
 }
@@ -151,4 +156,5 @@ impl<X: crate::UserExtra> AccessTokenStore for MemoryStore<X> {
 mod tests {
     crate::user_store_tests!(async { super::MemoryStore::<crate::conformance::Profile>::new() });
     crate::token_store_tests!(async { super::MemoryStore::<crate::conformance::Profile>::new() });
+    crate::oauth_store_tests!(async { super::MemoryStore::<crate::conformance::Profile>::new() });
 }

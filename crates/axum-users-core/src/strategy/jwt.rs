@@ -64,6 +64,21 @@ impl JwtStrategy {
         &self.codec
     }
 
+    /// Signs an access token for `user`, with the password binding and, for a refresh-token
+    /// session, its family as `sid`.
+    fn encode_for<X>(
+        &self,
+        user: &User<X>,
+        session: Option<Uuid>,
+    ) -> Result<String, StrategyError> {
+        let mut claims = AccessClaims::new(user.id.to_string(), self.lifetime_seconds);
+        if self.binding != PasswordBinding::Off {
+            claims.pfp = Some(password_fingerprint(&user.hashed_password));
+        }
+        claims.sid = session.map(|s| s.hyphenated().to_string());
+        self.codec.encode(&claims).map_err(StrategyError::Jwt)
+    }
+
     /// Decodes a token's claims (signature, audience, expiry checked).
     #[must_use]
     pub fn claims(&self, token: &str) -> Option<AccessClaims> {
@@ -99,10 +114,18 @@ impl<X: crate::UserExtra> Strategy<X> for JwtStrategy {
     }
 
     async fn write_token(&self, user: &User<X>) -> Result<String, StrategyError> {
-        let mut claims = AccessClaims::new(user.id.to_string(), self.lifetime_seconds);
-        if self.binding != PasswordBinding::Off {
-            claims.pfp = Some(password_fingerprint(&user.hashed_password));
-        }
-        self.codec.encode(&claims).map_err(StrategyError::Jwt)
+        self.encode_for(user, None)
+    }
+
+    async fn write_session_token(
+        &self,
+        user: &User<X>,
+        session: Uuid,
+    ) -> Result<String, StrategyError> {
+        self.encode_for(user, Some(session))
+    }
+
+    fn token_session(&self, token: &str) -> Option<Uuid> {
+        Uuid::parse_str(self.claims(token)?.sid.as_deref()?).ok()
     }
 }

@@ -1,5 +1,10 @@
 //! Shared helpers of the server's tests: the real server on port 0 and reading its emails.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::field_reassign_with_default
+)]
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -93,4 +98,88 @@ pub(crate) fn token_in(raw: &[u8], link_prefix: &str) -> String {
         .decode_utf8()
         .unwrap()
         .into_owned()
+}
+
+/// A service a test needs is missing: under `CI=true` this panics (CI must not skip);
+/// otherwise it prints a `skipping:` line and returns `true`.
+pub(crate) fn service_missing(what: &str, error: &dyn std::fmt::Display) -> bool {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{what} is not available under CI=true: {error}");
+    }
+    eprintln!("skipping: {what} not available: {error}");
+    true
+}
+
+/// The PostgreSQL server of the tests (`TEST_DATABASE_URL`).
+pub(crate) fn postgres_admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A fresh PostgreSQL database, dropped (with its sessions ended) when this is dropped, also
+/// after a failed assertion.
+pub(crate) struct PgDatabase {
+    /// Its URL, in the form of `TEST_DATABASE_URL`.
+    pub(crate) url: String,
+    name: String,
+}
+
+impl PgDatabase {
+    /// Creates one, or returns `None` (skip) when no server answers and `CI` is not `true`.
+    pub(crate) async fn create() -> Option<Self> {
+        let admin = postgres_admin_url();
+        let connect = sqlx::PgPool::connect(&admin);
+        let pool = match tokio::time::timeout(Duration::from_secs(5), connect).await {
+            Ok(Ok(pool)) => pool,
+            Ok(Err(e)) => return service_missing("PostgreSQL", &e).then_some(None).flatten(),
+            Err(e) => return service_missing("PostgreSQL", &e).then_some(None).flatten(),
+        };
+        let name = format!("axu_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        let (base, query) = match admin.split_once('?') {
+            Some((b, q)) => (b, format!("?{q}")),
+            None => (admin.as_str(), String::new()),
+        };
+        let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+        Some(Self {
+            url: format!("{base}/{name}{query}"),
+            name,
+        })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime, which cannot be blocked on: a thread of its own
+        // with its own runtime does the work.
+        let done = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let work = async {
+                    let pool = sqlx::PgPool::connect(&postgres_admin_url()).await?;
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&pool)
+                    .await?;
+                    pool.close().await;
+                    Ok::<_, sqlx::Error>(())
+                };
+                match tokio::time::timeout(Duration::from_secs(10), work).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => eprintln!("could not drop test database {name}: {e}"),
+                    Err(_) => eprintln!("could not drop test database {name}: timed out"),
+                }
+            });
+        });
+        let _ = done.join();
+    }
 }

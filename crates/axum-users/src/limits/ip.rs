@@ -23,9 +23,7 @@ pub struct CidrError(String);
 /// are their IPv4 address.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 @ IpAddr::V4(_) => v4,
     }
 }
@@ -201,9 +199,10 @@ pub fn client_ip(parts: &Parts, trusted: &TrustedProxies) -> Option<IpAddr> {
     }
     let mut client = peer;
     let headers = parts.headers.get_all("x-forwarded-for");
-    let entries = headers
-        .iter()
-        .flat_map(|v| v.to_str().map_or_else(|_| vec![""], |s| s.split(',').collect()));
+    let entries = headers.iter().flat_map(|v| {
+        v.to_str()
+            .map_or_else(|_| vec![""], |s| s.split(',').collect())
+    });
     let entries: Vec<&str> = entries.collect();
     for entry in entries.iter().rev() {
         let Some(ip) = parse_forwarded(entry) else {
@@ -275,7 +274,14 @@ mod tests {
         assert!(all.contains(ip("203.0.113.9")));
         assert!("::/0".parse::<IpCidr>().unwrap().contains(ip("::1")));
         assert_eq!("::ffff:10.0.0.0/104".parse::<IpCidr>().unwrap(), b);
-        for bad in ["", "10.0.0.0/33", "::/129", "nope", "10.0.0.0/x", "10.0.0/8"] {
+        for bad in [
+            "",
+            "10.0.0.0/33",
+            "::/129",
+            "nope",
+            "10.0.0.0/x",
+            "10.0.0/8",
+        ] {
             assert!(bad.parse::<IpCidr>().is_err(), "{bad}");
         }
         assert!(TrustedProxies::parse(["10.0.0.0/8", "bad"]).is_err());
@@ -322,7 +328,10 @@ mod tests {
         // Every entry trusted: the leftmost.
         assert_eq!(client(&["10.9.9.9, 10.0.0.2"]), Some(ip("10.9.9.9")));
         // Garbage stops the walk at the trusted hop to its right.
-        assert_eq!(client(&["198.51.100.7, junk, 10.0.0.2"]), Some(ip("10.0.0.2")));
+        assert_eq!(
+            client(&["198.51.100.7, junk, 10.0.0.2"]),
+            Some(ip("10.0.0.2"))
+        );
         assert_eq!(client(&["junk"]), Some(ip("10.0.0.1")));
     }
 

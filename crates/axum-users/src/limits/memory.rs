@@ -226,17 +226,33 @@ mod tests {
             assert_eq!(hit.counts.current, 3);
         }
         // Other keys are independent; `None` always counts.
-        assert!(store.hit("other", minute(1), Some(3)).await.unwrap().admitted);
+        assert!(
+            store
+                .hit("other", minute(1), Some(3))
+                .await
+                .unwrap()
+                .admitted
+        );
         for _ in 0..10 {
             assert!(store.hit("free", minute(1), None).await.unwrap().admitted);
         }
         assert_eq!(
-            store.hit("free", minute(1), None).await.unwrap().counts.current,
+            store
+                .hit("free", minute(1), None)
+                .await
+                .unwrap()
+                .counts
+                .current,
             11
         );
         store.reset("k").await.unwrap();
         assert_eq!(
-            store.hit("k", minute(2), Some(3)).await.unwrap().counts.current,
+            store
+                .hit("k", minute(2), Some(3))
+                .await
+                .unwrap()
+                .counts
+                .current,
             1
         );
     }

@@ -398,6 +398,9 @@ mod tests {
         let s = RedisLimitStore::lazy("redis://alice:s3cr3t@example.invalid:6380/2").unwrap();
         let debug = format!("{s:?}");
         assert!(debug.contains("example.invalid:6380/2"), "{debug}");
-        assert!(!debug.contains("s3cr3t") && !debug.contains("alice"), "{debug}");
+        assert!(
+            !debug.contains("s3cr3t") && !debug.contains("alice"),
+            "{debug}"
+        );
     }
 }

@@ -142,12 +142,10 @@ impl SlidingWindow {
             }
         }
         // In the next window, where this window's count becomes the previous one.
-        let needed_next = if current == 0 {
-            0
-        } else {
-            let slack = (limit - 1) * length / current;
-            length.saturating_sub(slack)
-        };
+        // (Nothing counted in this window: nothing weighs on the next.)
+        let needed_next = ((limit - 1) * length)
+            .checked_div(current)
+            .map_or(0, |slack| length.saturating_sub(slack));
         Duration::from_millis(clamp_ms(length - elapsed + needed_next))
     }
 

@@ -293,7 +293,11 @@ pub(super) fn auth(prefix: &str, backend: &str, options: &AuthDocOptions, ctx: &
     codes.push(BadRequest::UnreadableBody);
     let name = format!("auth:{backend}.login");
     let builder = login(&name, &login_path, &codes, ctx, &mut routes);
+    let refresh = options.refresh && matches!(options.transport, TransportDoc::Bearer);
     let builder = match &options.transport {
+        TransportDoc::Bearer if refresh => {
+            builder.response("200", super::refresh::tokens_response(&mut routes))
+        }
         TransportDoc::Bearer => builder.response(
             "200",
             r::json(
@@ -337,8 +341,12 @@ pub(super) fn auth(prefix: &str, backend: &str, options: &AuthDocOptions, ctx: &
             &logout_path,
             &HttpMethod::Post,
             AUTH_TAG,
-            "Logs out the current user (authenticated by any backend) and destroys the token \
-             where the strategy stores it; a JWT itself stays valid until it expires.",
+            if refresh {
+                super::refresh::LOGOUT
+            } else {
+                "Logs out the current user (authenticated by any backend) and destroys the token \
+                 where the strategy stores it; a JWT itself stays valid until it expires."
+            },
         ),
         ctx,
     )
@@ -356,6 +364,9 @@ pub(super) fn auth(prefix: &str, backend: &str, options: &AuthDocOptions, ctx: &
         method: HttpMethod::Post,
         operation: builder.build(),
     });
+    if refresh {
+        super::refresh::route(prefix, backend, &mut routes);
+    }
     routes
 }
 
@@ -483,6 +494,7 @@ pub(super) fn classic(prefix: &str, ctx: &Ctx<'_>) -> Routes {
     tokens::reset_password(
         "reset_password",
         &join(prefix, "/reset-password"),
+        ctx,
         &mut routes,
     );
     routes

@@ -18,6 +18,9 @@ const EMAIL_LIMITED: &str = "The client is over its rate limit; retry after `Ret
                              seconds. (Past the per-account limit the route keeps answering 202 \
                              and sends nothing.)";
 
+/// The 429 of reset-password and verify (per client IP only).
+const TOKEN_LIMITED: &str = "The client is over its rate limit; retry after `Retry-After` seconds.";
+
 /// The 503 of the routes that answer before any work.
 const ANSWERS_FIRST: &str = "The service is unavailable; retry after `Retry-After` seconds. \
                              (The route answers 202 before any lookup, so a user-store outage \
@@ -102,7 +105,7 @@ pub(super) fn forgot_password(name: &str, path: &str, ctx: &Ctx<'_>, routes: &mu
 
 /// `POST {path}` of reset-password, named `name` (`reset:reset_password`, or the classic
 /// `reset_password`).
-pub(super) fn reset_password(name: &str, path: &str, routes: &mut Routes) {
+pub(super) fn reset_password(name: &str, path: &str, ctx: &Ctx<'_>, routes: &mut Routes) {
     let body = body_name(name, path);
     let builder = operation(
         name,
@@ -149,7 +152,7 @@ pub(super) fn reset_password(name: &str, path: &str, routes: &mut Routes) {
     routes
         .schemas
         .push((body.clone(), components::reset_body(&body)));
-    push(routes, path, builder);
+    push(routes, path, rate_limited(builder, ctx, TOKEN_LIMITED));
 }
 
 /// `POST {prefix}/forgot-password` → 202, `POST {prefix}/reset-password` → 200.
@@ -164,6 +167,7 @@ pub(super) fn reset(prefix: &str, ctx: &Ctx<'_>) -> Routes {
     reset_password(
         "reset:reset_password",
         &join(prefix, "/reset-password"),
+        ctx,
         &mut routes,
     );
     routes
@@ -243,6 +247,10 @@ pub(super) fn verify(prefix: &str, ctx: &Ctx<'_>) -> Routes {
     routes
         .schemas
         .push((body.clone(), components::token_body(&body)));
-    push(&mut routes, &path, builder);
+    push(
+        &mut routes,
+        &path,
+        rate_limited(builder, ctx, TOKEN_LIMITED),
+    );
     routes
 }

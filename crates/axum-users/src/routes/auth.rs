@@ -1,4 +1,5 @@
-//! `POST /login`, `POST /logout` (FastAPI Users' `get_auth_router`).
+//! `POST /login`, `POST /logout` (FastAPI Users' `get_auth_router`), and `POST /refresh` with
+//! refresh tokens on.
 
 use axum::Router;
 use axum::extract::{FromRef, Request, State};
@@ -22,7 +23,10 @@ pub struct AuthRouterOptions {
     pub requires_verification: bool,
 }
 
-/// `POST /login` (form `username`, `password`) and `POST /logout` for one backend.
+/// `POST /login` (form `username`, `password`) and `POST /logout` for one backend; with
+/// refresh tokens on ([`AuthBackend::with_refresh`]), `POST /refresh` too (JSON
+/// `{"refresh_token"}`), login answers a `refresh_token` as well, and logout revokes the
+/// session's refresh-token family.
 ///
 /// ```
 /// # use axum::Router;
@@ -39,7 +43,8 @@ where
     UsersState<X>: FromRef<S>,
 {
     let login_backend = backend.clone();
-    Router::new()
+    let refresh_backend = backend.clone();
+    let router = Router::new()
         .route(
             "/login",
             post(move |State(users): State<UsersState<X>>, req: Request| {
@@ -47,8 +52,7 @@ where
                 async move {
                     let (user, ctx) =
                         check_credentials(&users, req, options.requires_verification).await?;
-                    let token = backend.strategy().write_token(&user).await?;
-                    let response = backend.transport().login_response(token);
+                    let response = backend.login_response(&user).await?;
                     users.manager().on_after_login(&user, &ctx).await;
                     Ok::<Response, ApiError>(response)
                 }
@@ -67,11 +71,32 @@ where
                         .strategy()
                         .destroy_token(&auth.token, &auth.user)
                         .await?;
+                    super::refresh::end_session(&backend, &auth.token).await?;
                     Ok::<Response, ApiError>(backend.transport().logout_response())
                 }
             }),
-        )
-        .method_not_allowed_fallback(super::method_not_allowed)
+        );
+    // `POST /refresh` only with refresh tokens on (and a transport that carries them).
+    let router = match refresh_backend.refresh().cloned() {
+        Some(tokens) => router.route(
+            "/refresh",
+            post(move |State(users): State<UsersState<X>>, req: Request| {
+                let (backend, tokens) = (refresh_backend.clone(), tokens.clone());
+                async move {
+                    super::refresh::refresh(
+                        &users,
+                        &backend,
+                        &tokens,
+                        options.requires_verification,
+                        req,
+                    )
+                    .await
+                }
+            }),
+        ),
+        None => router,
+    };
+    router.method_not_allowed_fallback(super::method_not_allowed)
 }
 
 /// Reads the login form and checks the credentials: 422 for a malformed form, 400

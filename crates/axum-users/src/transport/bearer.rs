@@ -8,7 +8,9 @@ use super::Transport;
 use crate::schemas::BearerResponse;
 
 /// FastAPI Users' `BearerTransport`: the token in `Authorization: Bearer <t>` (scheme in any
-/// case), login answers `200 {"access_token", "token_type": "bearer"}`, logout `204`.
+/// case), login answers `200 {"access_token", "token_type": "bearer"}`, logout `204`. With
+/// refresh tokens on ([`AuthBackend::with_refresh`](crate::AuthBackend::with_refresh)), login
+/// and `/refresh` answer `{"access_token", "token_type": "bearer", "refresh_token"}`.
 #[derive(Debug, Clone, Default)]
 pub struct BearerTransport;
 
@@ -35,6 +37,20 @@ impl Transport for BearerTransport {
         axum::Json(BearerResponse {
             access_token: token,
             token_type: "bearer",
+            refresh_token: None,
+        })
+        .into_response()
+    }
+
+    fn carries_refresh_token(&self) -> bool {
+        true
+    }
+
+    fn refresh_login_response(&self, access_token: String, refresh_token: String) -> Response {
+        axum::Json(BearerResponse {
+            access_token,
+            token_type: "bearer",
+            refresh_token: Some(refresh_token),
         })
         .into_response()
     }

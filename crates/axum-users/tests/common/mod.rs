@@ -487,3 +487,379 @@ pub(crate) async fn app_with_limits<X: UserExtra>(
         state,
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hooks that record every event, and an app with the reset and verify routers and several
+// backends (tests/router_reset.rs, tests/router_verify.rs, tests/backends.rs).
+
+/// One hook call, as [`RecordingHooks`] saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HookEvent {
+    /// `on_after_register`.
+    Register { user: Uuid },
+    /// `on_after_login`.
+    Login { user: Uuid },
+    /// `on_after_update`.
+    Update { user: Uuid },
+    /// `on_after_forgot_password`, with the reset token it was handed.
+    ForgotPassword { user: Uuid, token: String },
+    /// `on_after_reset_password`.
+    ResetPassword { user: Uuid },
+    /// `on_after_request_verify`, with the verification token it was handed.
+    RequestVerify { user: Uuid, token: String },
+    /// `on_after_verify`.
+    Verify { user: Uuid },
+}
+
+/// Hooks that record every event (and the tokens handed to `on_after_forgot_password` and
+/// `on_after_request_verify`), and whose `validate_password` refuses passwords under 8
+/// characters ([`TOO_SHORT`]). Token hooks can be held back by a gate, to observe a request
+/// answered before its background work ends.
+#[derive(Debug)]
+pub(crate) struct RecordingHooks {
+    events: std::sync::Mutex<Vec<HookEvent>>,
+    recorded: tokio::sync::Notify,
+    gate: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for RecordingHooks {
+    fn default() -> Self {
+        Self {
+            events: std::sync::Mutex::new(Vec::new()),
+            recorded: tokio::sync::Notify::new(),
+            gate: tokio::sync::watch::Sender::new(true),
+        }
+    }
+}
+
+/// How long a test waits for background work before failing.
+pub(crate) const HOOK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl RecordingHooks {
+    fn record(&self, event: HookEvent) {
+        self.events.lock().unwrap().push(event);
+        self.recorded.notify_waiters();
+    }
+
+    async fn pass_gate(&self) {
+        let mut rx = self.gate.subscribe();
+        let _ = rx.wait_for(|open| *open).await;
+    }
+
+    /// Holds `on_after_forgot_password` and `on_after_request_verify` until [`Self::open`].
+    pub(crate) fn close(&self) {
+        self.gate.send_replace(false);
+    }
+
+    /// Lets held token hooks run.
+    pub(crate) fn open(&self) {
+        self.gate.send_replace(true);
+    }
+
+    /// Every event so far, in order.
+    pub(crate) fn events(&self) -> Vec<HookEvent> {
+        self.events.lock().unwrap().clone()
+    }
+
+    /// Forgets the events so far.
+    pub(crate) fn clear(&self) {
+        self.events.lock().unwrap().clear();
+    }
+
+    /// Waits (at most [`HOOK_WAIT`]) until `pick` finds an event, and returns what it found.
+    pub(crate) async fn wait_for<T>(&self, mut pick: impl FnMut(&HookEvent) -> Option<T>) -> T {
+        self.wait_until(|events| events.iter().find_map(&mut pick))
+            .await
+    }
+
+    /// Waits (at most [`HOOK_WAIT`]) until `look` finds something in the events so far.
+    pub(crate) async fn wait_until<T>(&self, mut look: impl FnMut(&[HookEvent]) -> Option<T>) -> T {
+        let found = tokio::time::timeout(HOOK_WAIT, async {
+            loop {
+                let notified = self.recorded.notified();
+                tokio::pin!(notified);
+                // Registered before looking, so a record made in between is not missed.
+                notified.as_mut().enable();
+                if let Some(t) = look(&self.events.lock().unwrap()) {
+                    return t;
+                }
+                notified.await;
+            }
+        })
+        .await;
+        found.unwrap_or_else(|_| {
+            panic!(
+                "no such hook event within {HOOK_WAIT:?}; events: {:?}",
+                self.events()
+            )
+        })
+    }
+
+    /// Waits for the `n`-th (1-based) reset token handed over for `user`.
+    pub(crate) async fn reset_token(&self, user: Uuid, n: usize) -> String {
+        self.nth_token(n, |e| match e {
+            HookEvent::ForgotPassword { user: u, token } if *u == user => Some(token.clone()),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Waits for the `n`-th (1-based) verification token handed over for `user`.
+    pub(crate) async fn verify_token(&self, user: Uuid, n: usize) -> String {
+        self.nth_token(n, |e| match e {
+            HookEvent::RequestVerify { user: u, token } if *u == user => Some(token.clone()),
+            _ => None,
+        })
+        .await
+    }
+
+    async fn nth_token(&self, n: usize, pick: impl Fn(&HookEvent) -> Option<String>) -> String {
+        assert!(n >= 1);
+        self.wait_until(|events| events.iter().filter_map(&pick).nth(n - 1))
+            .await
+    }
+}
+
+#[async_trait::async_trait]
+impl UserHooks<()> for RecordingHooks {
+    async fn validate_password(
+        &self,
+        password: &str,
+        _subject: PasswordSubject<'_, ()>,
+    ) -> Result<(), InvalidPassword> {
+        if password.chars().count() < 8 {
+            return Err(InvalidPassword::new(TOO_SHORT));
+        }
+        Ok(())
+    }
+
+    async fn on_after_register(
+        &self,
+        user: &User,
+        _ctx: &RequestContext,
+    ) -> Result<(), axum_users_core::BoxError> {
+        self.record(HookEvent::Register { user: user.id });
+        Ok(())
+    }
+
+    async fn on_after_login(
+        &self,
+        user: &User,
+        _ctx: &RequestContext,
+    ) -> Result<(), axum_users_core::BoxError> {
+        self.record(HookEvent::Login { user: user.id });
+        Ok(())
+    }
+
+    async fn on_after_update(
+        &self,
+        user: &User,
+        _update: &axum_users_core::UserUpdate,
+        _ctx: &RequestContext,
+    ) -> Result<(), axum_users_core::BoxError> {
+        self.record(HookEvent::Update { user: user.id });
+        Ok(())
+    }
+
+    async fn on_after_forgot_password(
+        &self,
+        user: &User,
+        token: &str,
+        _ctx: &RequestContext,
+    ) -> Result<(), axum_users_core::BoxError> {
+        self.pass_gate().await;
+        self.record(HookEvent::ForgotPassword {
+            user: user.id,
+            token: token.to_owned(),
+        });
+        Ok(())
+    }
+
+    async fn on_after_reset_password(
+        &self,
+        user: &User,
+        _ctx: &RequestContext,
+    ) -> Result<(), axum_users_core::BoxError> {
+        self.record(HookEvent::ResetPassword { user: user.id });
+        Ok(())
+    }
+
+    async fn on_after_request_verify(
+        &self,
+        user: &User,
+        token: &str,
+        _ctx: &RequestContext,
+    ) -> Result<(), axum_users_core::BoxError> {
+        self.pass_gate().await;
+        self.record(HookEvent::RequestVerify {
+            user: user.id,
+            token: token.to_owned(),
+        });
+        Ok(())
+    }
+
+    async fn on_after_verify(
+        &self,
+        user: &User,
+        _ctx: &RequestContext,
+    ) -> Result<(), axum_users_core::BoxError> {
+        self.record(HookEvent::Verify { user: user.id });
+        Ok(())
+    }
+}
+
+/// A backend [`full_app`] can mount, at `/auth/<name>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    /// Bearer × JWT at `/auth/jwt`.
+    Jwt,
+    /// Cookie × JWT at `/auth/cookie`.
+    Cookie,
+    /// Bearer × database tokens (the SQLite store's token table) at `/auth/database`.
+    Database,
+}
+
+impl Backend {
+    /// Its mount point's last segment.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Jwt => "jwt",
+            Self::Cookie => "cookie",
+            Self::Database => "database",
+        }
+    }
+}
+
+/// How to build a [`full_app`].
+pub(crate) struct FullOpts {
+    /// The backends, tried in this order (default: jwt only).
+    pub(crate) backends: Vec<Backend>,
+    /// The reset/verification token settings (default: the manager's ephemeral ones).
+    pub(crate) tokens: Option<axum_users_core::TokenSettings>,
+    /// The cookie transport's `Max-Age` (default: none, a session cookie).
+    pub(crate) cookie_max_age: Option<u64>,
+}
+
+impl Default for FullOpts {
+    fn default() -> Self {
+        Self {
+            backends: vec![Backend::Jwt],
+            tokens: None,
+            cookie_max_age: None,
+        }
+    }
+}
+
+/// An app with every v15 router except OAuth, [`RecordingHooks`], and its state (to drain
+/// the background work).
+pub(crate) struct FullApp {
+    pub(crate) app: TestApp,
+    pub(crate) state: UsersState,
+    pub(crate) hooks: Arc<RecordingHooks>,
+}
+
+impl FullApp {
+    /// Waits until every piece of background work started so far (forgot-password,
+    /// request-verify-token) has finished.
+    pub(crate) async fn drain(&self) {
+        let background = self.state.background();
+        background.close();
+        tokio::time::timeout(HOOK_WAIT, background.wait())
+            .await
+            .expect("background work did not finish");
+        background.reopen();
+    }
+}
+
+/// Mounts, over a fresh migrated SQLite file: each backend's login/logout at
+/// `/auth/<name>`, register, forgot/reset-password and request-verify-token/verify at
+/// `/auth`, the users router at `/users`, and the JSON 404 fallback. The manager has
+/// [`RecordingHooks`] and fast argon2.
+pub(crate) async fn full_app(opts: FullOpts) -> FullApp {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("users.db").display());
+    let store = SqliteStore::<()>::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let pool = HashPool::new(
+        Arc::new(Argon2Hasher::new(Argon2Params::insecure_fast())),
+        HashPoolConfig {
+            workers: 2,
+            ..HashPoolConfig::default()
+        },
+    );
+    let hooks = Arc::new(RecordingHooks::default());
+    let mut manager = UserManager::new(Arc::new(store.clone()), pool, hooks.clone());
+    if let Some(tokens) = opts.tokens {
+        manager = manager.with_tokens(tokens);
+    }
+    let codec = JwtCodec::hs256(SECRET).unwrap();
+    let backends: Vec<(Backend, AuthBackend)> = opts
+        .backends
+        .iter()
+        .map(|&kind| {
+            let backend = match kind {
+                Backend::Jwt => {
+                    AuthBackend::bearer_jwt("jwt", JwtStrategy::new(codec.clone(), LIFETIME))
+                }
+                Backend::Cookie => AuthBackend::new(
+                    "cookie",
+                    Arc::new(axum_users::CookieTransport::new().max_age(opts.cookie_max_age)),
+                    Arc::new(JwtStrategy::new(codec.clone(), LIFETIME)),
+                ),
+                Backend::Database => AuthBackend::new(
+                    "database",
+                    Arc::new(axum_users::BearerTransport::new()),
+                    Arc::new(axum_users_core::DatabaseStrategy::new(
+                        Arc::new(store.clone()),
+                        Some(std::time::Duration::from_secs(LIFETIME)),
+                    )),
+                ),
+            };
+            (kind, backend)
+        })
+        .collect();
+    let state = UsersState::new(
+        manager.clone(),
+        backends.iter().map(|(_, b)| b.clone()).collect(),
+    );
+    let mut router = Router::new();
+    for (kind, backend) in backends {
+        router = router.nest(
+            &format!("/auth/{}", kind.name()),
+            auth_router(backend, AuthRouterOptions::default()),
+        );
+    }
+    let router = router
+        .nest("/auth", register_router::<(), _>())
+        .nest("/auth", axum_users::reset_password_router::<(), _>())
+        .nest("/auth", axum_users::verify_router::<(), _>())
+        .nest(
+            "/users",
+            users_router::<(), _>(UsersRouterOptions::default()),
+        )
+        .fallback(not_found)
+        .with_state(state.clone());
+    FullApp {
+        app: TestApp {
+            router,
+            store,
+            manager,
+            codec,
+            _dir: dir,
+        },
+        state,
+        hooks,
+    }
+}
+
+/// `POST <path>` with a JSON body.
+pub(crate) async fn post_json<X>(app: &TestApp<X>, path: &str, body: &Value) -> Reply {
+    send(app, req(Method::POST, path).json(body)).await
+}
+
+/// Asserts the exact `null` success body: the four bytes `null`, typed `application/json`.
+pub(crate) fn assert_null(r: &Reply, status: StatusCode) {
+    assert_eq!(r.status, status, "{:?}", String::from_utf8_lossy(&r.body));
+    assert_eq!(&r.body[..], b"null");
+    assert_eq!(r.header("content-type"), Some("application/json"));
+}
