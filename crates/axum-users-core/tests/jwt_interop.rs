@@ -1,5 +1,6 @@
 //! Tokens cross the language boundary: PyJWT's tokens verify here, and every asymmetric
 //! algorithm signs and verifies with PKCS#8 PEM keys as `openssl genpkey` writes them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use axum_users_core::{AUDIENCE_AUTH, AccessClaims, JwtAlgorithm, JwtCodec};
 

@@ -3,6 +3,7 @@
 //!
 //! `cargo fuzz` needs a nightly toolchain, which this project's machines do not have; these
 //! proptest runs are the bounded, deterministic stand-in (see docs/architecture.md).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use axum_users_core::{
     AUDIENCE_AUTH, AccessClaims, Argon2Hasher, Argon2Params, JwtCodec, PasswordHasher, email,
