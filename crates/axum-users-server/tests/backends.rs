@@ -1,7 +1,11 @@
 //! The database and Redis backends through the real server, and many instances sharing one
 //! PostgreSQL and one Redis. PostgreSQL and Redis tests skip when their server is unreachable,
 //! and fail instead under `CI=true`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::field_reassign_with_default)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::field_reassign_with_default
+)]
 
 mod support;
 

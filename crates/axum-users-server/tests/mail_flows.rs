@@ -1,6 +1,10 @@
 //! Reset and verification through the real server, with the emails really sent: to the
 //! outbox folder, and over SMTP to a listener on loopback.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::field_reassign_with_default)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::field_reassign_with_default
+)]
 
 mod support;
 

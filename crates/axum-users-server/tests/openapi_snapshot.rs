@@ -1,7 +1,11 @@
 //! The OpenAPI document the server serves with its default settings, pinned in
 //! `tests/snapshots/openapi-server-v15.json`: every change to it shows up in review.
 //! `UPDATE_SNAPSHOTS=1 cargo test -p axum-users-server --test openapi_snapshot` rewrites it.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::field_reassign_with_default)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::field_reassign_with_default
+)]
 
 use std::path::PathBuf;
 

@@ -1,5 +1,9 @@
 //! The real server on port 0 (the mini-redis way), driven over HTTP.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::field_reassign_with_default)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::field_reassign_with_default
+)]
 
 use std::net::SocketAddr;
 use std::path::Path;

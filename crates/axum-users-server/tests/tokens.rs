@@ -1,6 +1,10 @@
 //! The server's token backends end to end: cookie login/logout with its CSRF check,
 //! asymmetric keys published as a JWKS, and revocation on password change.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::field_reassign_with_default)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::field_reassign_with_default
+)]
 
 mod support;
 
