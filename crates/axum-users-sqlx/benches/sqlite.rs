@@ -1,6 +1,6 @@
 //! The SQLite store's lookups over 10,000 users: `get` (by id, the `/users/me` path) and
 //! `get_by_email` (the login path), on a file database with the default pool settings:
-//! `readers/*` opened by URL (the server's way: lookups on the store's reader connections),
+//! `readers/*` opened by URL (the server's way: lookups on read-only connections, inline),
 //! `pool/*` opened with explicit options (every query through the sqlx pool).
 //! Run: `cargo bench -p axum-users-sqlx --bench sqlite`.
 #![allow(missing_docs, clippy::expect_used)]

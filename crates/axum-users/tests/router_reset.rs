@@ -267,8 +267,6 @@ async fn forgot_password_answers_malformed_json_with_json_invalid_at_the_offset(
 }
 
 #[tokio::test]
-#[ignore = "library bug (crates/axum-users/src/body.rs byte_offset): at the end of a truncated \
-            body the offset is one short of Python's JSONDecodeError.pos (9, not 10)"]
 async fn truncated_json_is_json_invalid_at_pythons_offset() {
     let app = full_app(FullOpts::default()).await;
     // `json.loads('{"email": ')` raises at pos 10 ("Expecting value"), so FastAPI answers
