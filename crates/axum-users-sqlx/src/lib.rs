@@ -2,12 +2,16 @@
 //! [`PgStore`] (PostgreSQL) and [`MySqlStore`] (MariaDB, MySQL), each with embedded
 //! migrations, and [`connect_any`] to pick one from a database URL. Each is a `UserStore`, an
 //! `AccessTokenStore` (the tokens of a `DatabaseStrategy`) and a `RefreshTokenStore`
-//! (refresh-token families and their hashed tokens).
+//! (refresh-token families and their hashed tokens). Each is also an `OAuthAccountStore`
+//! (linked provider accounts) and an `OAuthStateStore` (spent OAuth states, shared by every
+//! instance).
 //!
-//! Tables follow fastapi-users-db-sqlalchemy (`user`, `accesstoken`, later `oauth_account`), so
-//! a database made by FastAPI Users can be served as it is; what axum-users adds lives in tables
-//! of its own (`axum_users_*`), in indexes, and on MariaDB/MySQL in one generated column
-//! (`user.email_lower`, for case-insensitive uniqueness).
+//! Tables follow fastapi-users-db-sqlalchemy (`user`, `accesstoken`, `oauth_account`), so a
+//! database made by FastAPI Users can be served as it is; what axum-users adds lives in tables
+//! of its own (`axum_users_*`), in indexes, and in columns FastAPI Users' inserts fill by
+//! default: on MariaDB/MySQL `user.email_lower` (generated, for case-insensitive uniqueness),
+//! and `oauth_account.axum_users_legacy_duplicate` (default `''`, so that a provider account is
+//! linked to one user at most).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), axum_users_sqlx::SqlStoreError> {

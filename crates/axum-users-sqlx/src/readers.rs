@@ -108,3 +108,71 @@ fn to_user<X: UserExtra>(row: RawUser) -> Result<User<X>, StoreError> {
         extra: read_extra(data.as_deref())?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use axum_users_core::UserStore as _;
+
+    use super::*;
+    use crate::SqliteStore;
+
+    const BY_EMAIL: &str = r#"SELECT u.id, u.email, u.hashed_password, u.is_active,
+        u.is_superuser, u.is_verified, x.data FROM "user" u
+        LEFT JOIN axum_users_user_extra x ON x.user_id = u.id
+        WHERE lower(u.email) = lower(?1)"#;
+
+    #[tokio::test]
+    async fn reads_inline_and_steps_aside_when_busy_or_failing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.db");
+        let store = SqliteStore::<()>::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let user = User {
+            id: uuid::Uuid::new_v4(),
+            email: "Lancelot@camelot.bt".to_owned(),
+            hashed_password: "h".to_owned(),
+            is_active: true,
+            is_superuser: false,
+            is_verified: true,
+            extra: (),
+        };
+        store.create(user.clone()).await.unwrap();
+
+        let readers = Readers::open(&path, 1).unwrap();
+        // A write committed through the pool is seen at once, case-insensitively.
+        let found = readers.lookup::<()>(BY_EMAIL, "lancelot@CAMELOT.bt");
+        assert_eq!(found.unwrap().unwrap(), Some(user.clone()));
+        assert_eq!(
+            readers
+                .lookup::<()>(BY_EMAIL, "nobody@camelot.bt")
+                .unwrap()
+                .unwrap(),
+            None
+        );
+        // Every connection busy: the caller is sent to the pool.
+        let held = readers.conns[0].lock().unwrap();
+        assert!(
+            readers
+                .lookup::<()>(BY_EMAIL, "lancelot@camelot.bt")
+                .is_none()
+        );
+        drop(held);
+        // An SQLite error (here: no such table) also sends the caller to the pool.
+        assert!(
+            readers
+                .lookup::<()>("SELECT * FROM nowhere WHERE x = ?1", "x")
+                .is_none()
+        );
+        // The store answers through its own readers or the pool alike.
+        assert_eq!(store.get(user.id).await.unwrap(), Some(user));
+    }
+
+    #[test]
+    fn a_missing_file_is_not_created() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(Readers::open(&dir.path().join("absent.db"), 1).is_err());
+        assert!(!dir.path().join("absent.db").exists());
+    }
+}

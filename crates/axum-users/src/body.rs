@@ -70,12 +70,12 @@ pub(crate) fn decode_json(headers: &HeaderMap, bytes: &[u8]) -> Result<Body, Api
         .map(Body::Json)
         .map_err(|e| {
             // At end of input serde_json names the last character read; Python the position
-        // after it.
-        let offset = if e.classify() == serde_json::error::Category::Eof {
-            text.chars().count()
-        } else {
-            byte_offset(text, e.line(), e.column())
-        };
+            // after it.
+            let offset = if e.classify() == serde_json::error::Category::Eof {
+                text.chars().count()
+            } else {
+                byte_offset(text, e.line(), e.column())
+            };
             ApiError::Validation(vec![ValidationItem {
                 kind: "json_invalid",
                 loc: vec![json!("body"), json!(offset)],

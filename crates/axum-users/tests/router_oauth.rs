@@ -83,6 +83,22 @@ fn github(base: &str) -> Arc<dyn OAuthProvider> {
     Arc::new(config.build().unwrap())
 }
 
+/// The GitLab preset for a GitLab at the fake provider (`client_secret_post`).
+fn gitlab(base: &str) -> Arc<dyn OAuthProvider> {
+    Arc::new(OAuth2Config::gitlab(credentials(), base).build().unwrap())
+}
+
+/// The Microsoft preset, pointed at the fake provider.
+fn microsoft(base: &str) -> Arc<dyn OAuthProvider> {
+    let mut config = OAuth2Config::microsoft(credentials(), "common");
+    config.authorize_url = format!("{base}/authorize");
+    config.token_url = format!("{base}/token");
+    config.profile = ProfileSource::MicrosoftGraph {
+        me_url: format!("{base}/v1.0/me"),
+    };
+    Arc::new(config.build().unwrap())
+}
+
 /// OpenID Connect by discovery at the fake provider.
 fn oidc(base: &str) -> Arc<dyn OAuthProvider> {
     let discovery = format!("{base}/.well-known/openid-configuration");
@@ -164,6 +180,20 @@ async fn app_with(setup: Setup) -> App {
             oauth_router(
                 jwt.clone(),
                 config(google(&base), "http://app.test/auth/google/callback"),
+            ),
+        )
+        .nest(
+            "/auth/gitlab",
+            oauth_router(
+                jwt.clone(),
+                config(gitlab(&base), "http://app.test/auth/gitlab/callback"),
+            ),
+        )
+        .nest(
+            "/auth/microsoft",
+            oauth_router(
+                jwt.clone(),
+                config(microsoft(&base), "http://app.test/auth/microsoft/callback"),
             ),
         )
         .nest(
@@ -883,6 +913,78 @@ async fn github_preset_takes_the_primary_verified_email() {
     ];
     let r = login_as(&app, "/auth/github", person).await;
     assert_code(&r, "OAUTH_NOT_AVAILABLE_EMAIL");
+}
+
+#[tokio::test]
+async fn gitlab_preset_posts_its_secret_and_reads_confirmed_at() {
+    let app = app_with(Setup {
+        options: OAuthCallbackOptions {
+            trust_email_verified: true,
+            ..OAuthCallbackOptions::default()
+        },
+        ..Setup::default()
+    })
+    .await;
+    let (url, _) = start(&app, "/auth/gitlab", None).await;
+    assert!(url.starts_with(&format!("{}/oauth/authorize?", app.provider.base())));
+    assert!(url.contains("scope=read_user"));
+    let me = whoami(
+        &app,
+        &login_as(
+            &app,
+            "/auth/gitlab",
+            Person::new("4242", "gitlab@camelot.bt"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(me["is_verified"], true, "confirmed_at is set");
+    let linked = app.store.list_oauth_accounts(id_of(&me)).await.unwrap();
+    assert_eq!(
+        (linked[0].oauth_name.as_str(), linked[0].account_id.as_str()),
+        ("gitlab", "4242")
+    );
+    let mut unconfirmed = Person::new("4243", "new@camelot.bt");
+    unconfirmed.email_verified = Some(false);
+    let me = whoami(&app, &login_as(&app, "/auth/gitlab", unconfirmed).await).await;
+    assert_eq!(me["is_verified"], false);
+}
+
+#[tokio::test]
+async fn microsoft_preset_reads_graph_and_never_vouches() {
+    let app = app_with(Setup {
+        options: OAuthCallbackOptions {
+            trust_email_verified: true,
+            ..OAuthCallbackOptions::default()
+        },
+        ..Setup::default()
+    })
+    .await;
+    let (url, _) = start(&app, "/auth/microsoft", None).await;
+    assert!(url.contains("response_mode=query") && url.contains("scope=User.Read"));
+    let guid = "8f9c2b1e-1111-2222-3333-444455556666";
+    let me = whoami(
+        &app,
+        &login_as(
+            &app,
+            "/auth/microsoft",
+            Person::new(guid, "merlin@contoso.bt"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(me["email"], "merlin@contoso.bt");
+    assert_eq!(me["is_verified"], false, "Graph's mail is not vouched for");
+    let linked = app.store.list_oauth_accounts(id_of(&me)).await.unwrap();
+    assert_eq!(linked[0].account_id, guid);
+    // Without `mail`, the user principal name.
+    let mut no_mail = Person::new("9f9c2b1e-1111-2222-3333-444455556666", "x@contoso.bt");
+    no_mail.email = None;
+    let me = whoami(&app, &login_as(&app, "/auth/microsoft", no_mail).await).await;
+    assert_eq!(
+        me["email"],
+        "upn.9f9c2b1e-1111-2222-3333-444455556666@contoso.onmicrosoft.com"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -466,8 +466,8 @@ async fn login_callback<X: UserExtra>(
     if !login.user.is_active {
         return Err(to_api(Op::OAuthCallback, ManagerError::UserInactive));
     }
-    let token = backend.strategy().write_token(&login.user).await?;
-    let response = backend.transport().login_response(token);
+    // The backend's own login answer: with refresh tokens on, a refresh-token family too.
+    let response = backend.login_response(&login.user).await?;
     users.manager().on_after_login(&login.user, &ctx).await;
     Ok(response)
 }

@@ -118,6 +118,12 @@ impl FakeProvider {
         let app = Router::new()
             .route("/authorize", get(authorize))
             .route("/token", post(token))
+            // GitLab's paths.
+            .route("/oauth/authorize", get(authorize))
+            .route("/oauth/token", post(token))
+            .route("/api/v4/user", get(gitlab_user))
+            // Microsoft Graph's.
+            .route("/v1.0/me", get(graph_me))
             .route("/userinfo", get(userinfo))
             .route("/api/user", get(github_user))
             .route("/api/user/emails", get(github_emails))
@@ -362,6 +368,33 @@ async fn github_emails(State(p): State<Arc<Inner>>, headers: HeaderMap) -> Respo
         })
         .collect();
     Json(Value::Array(emails)).into_response()
+}
+
+async fn gitlab_user(State(p): State<Arc<Inner>>, headers: HeaderMap) -> Response {
+    let Some(person) = person_of(&p, &headers) else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    let id: u64 = person.sub.parse().unwrap_or(0);
+    let confirmed = person
+        .email_verified
+        .unwrap_or(false)
+        .then_some("2021-03-04T05:06:07.000Z");
+    Json(
+        json!({ "id": id, "username": "arthur", "email": person.email, "confirmed_at": confirmed }),
+    )
+    .into_response()
+}
+
+async fn graph_me(State(p): State<Arc<Inner>>, headers: HeaderMap) -> Response {
+    let Some(person) = person_of(&p, &headers) else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    Json(json!({
+        "id": person.sub,
+        "mail": person.email,
+        "userPrincipalName": format!("upn.{}@contoso.onmicrosoft.com", person.sub),
+    }))
+    .into_response()
 }
 
 async fn discovery(State(p): State<Arc<Inner>>) -> Response {
