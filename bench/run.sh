@@ -190,6 +190,7 @@ start_ours() { # RUST_LOG value
         AXUM_USERS_SECRET_FILE="$RESULTS/ours.secret" \
         AXUM_USERS_JWT_LIFETIME_SECONDS="$JWT_LIFETIME" \
         AXUM_USERS_BACKENDS=jwt \
+        AXUM_USERS_RATE_LIMITS=false \
         AXUM_USERS_MAIL_OUTBOX="$RESULTS/outbox" \
         AXUM_USERS_ARGON2_MEMORY_KIB="$ARGON2_M" \
         AXUM_USERS_ARGON2_ITERATIONS="$ARGON2_T" \
@@ -220,8 +221,9 @@ python3 "$BENCH/tools/report.py" --machine "$RESULTS" >"$RESULTS/machine.json"
 cat "$RESULTS/machine.json" >&2
 
 log "axum-users (port $PORT_OURS)"
-# Logging as the reference's: warnings only, no line per request (uvicorn: --log-level
-# warning --no-access-log). The server's default (RUST_LOG=info: one access line per request)
+# As the reference: no rate limits or lockout (FastAPI Users has none; ours would answer the
+# load generator's single address with 429), and warnings only, no line per request (uvicorn:
+# --log-level warning --no-access-log). The server's default (RUST_LOG=info: one access line per request)
 # is measured once more at the end, as (a) "with access log".
 start_ours warn
 OURS_TOKEN="$(register_and_seed "$PORT_OURS" "$RESULTS/ours.db")"
