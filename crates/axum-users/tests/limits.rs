@@ -658,3 +658,27 @@ async fn the_api_answers_as_the_routes_do() {
         "no budget: always"
     );
 }
+
+#[tokio::test]
+async fn hooks_see_the_client_the_limits_see_behind_a_trusted_proxy() {
+    let (recorder, opts) = recording();
+    let (limits, _clock) = manual_limits();
+    let proxies = TrustedProxies::parse(["10.0.0.0/8"]).unwrap();
+    let app = app_with_limits(opts, limits.with_trusted_proxies(proxies))
+        .await
+        .app;
+    let login = |peer: &str, xff: &str| {
+        from(
+            peer,
+            req(Method::POST, "/auth/jwt/login")
+                .header("x-forwarded-for", xff)
+                .form(&[("username", ARTHUR), ("password", "wrong")]),
+        )
+    };
+    // Through the trusted proxy: the forwarded client. From elsewhere: the socket peer,
+    // whatever the header claims.
+    send(&app, login("10.0.0.2", "198.51.100.9")).await;
+    send(&app, login(ALICE_IP, "198.51.100.9")).await;
+    let ips: Vec<_> = recorder.failed().into_iter().map(|f| f.2).collect();
+    assert_eq!(ips, [Some(ip("198.51.100.9")), Some(ip(ALICE_IP))]);
+}

@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::http::{Method, StatusCode};
+use axum_users::limits::{Limit, LimitedRoute, ManualClock, RateLimits};
 use axum_users::openapi::{AuthDocOptions, OpenApiBuilder};
 use axum_users::{
     AuthBackend, AuthRouterOptions, CookieTransport, UsersRouterOptions, UsersState, auth_router,
@@ -47,6 +48,11 @@ const REFRESH_LIFETIME: Duration = Duration::from_secs(86_400);
 /// (both with refresh tokens when `refresh`), reset-password and users, over the same SQLite
 /// store (which keeps the refresh tokens too).
 async fn app(opts: Opts, refresh: bool) -> (TestApp, Hand) {
+    app_limited(opts, refresh, None).await
+}
+
+/// [`app`] with rate limits on its state.
+async fn app_limited(opts: Opts, refresh: bool, limits: Option<RateLimits>) -> (TestApp, Hand) {
     let requires_verification = opts.login_requires_verification;
     let mut app = app_with(opts).await;
     let hand = Hand(Arc::new(Mutex::new(SystemTime::now())));
@@ -70,6 +76,10 @@ async fn app(opts: Opts, refresh: bool) -> (TestApp, Hand) {
         cookie = cookie.with_refresh(tokens);
     }
     let state = UsersState::new(app.manager.clone(), vec![jwt.clone(), cookie.clone()]);
+    let state = match limits {
+        Some(limits) => state.with_limits(limits),
+        None => state,
+    };
     let options = AuthRouterOptions {
         requires_verification,
     };
@@ -584,4 +594,34 @@ async fn examples_and_real_answers_match_the_documented_schemas() {
         let errors = schema_errors(&doc, &schema, &answer.json());
         assert!(errors.is_empty(), "{path} {status}: {errors:?}");
     }
+}
+
+#[tokio::test]
+async fn refresh_is_limited_per_client_ip_and_recovers() {
+    let clock = ManualClock::new();
+    let limits = RateLimits::default()
+        .with_clock(Arc::new(clock.clone()))
+        .with_ip_limit(LimitedRoute::Refresh, Some(Limit::per_minute(2)));
+    let (app, _) = app_limited(Opts::default(), true, Some(limits)).await;
+    let from = |peer: [u8; 4], token: &str| {
+        let mut r = req(Method::POST, "/auth/jwt/refresh").json(&json!({ "refresh_token": token }));
+        r.extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                peer, 40_000,
+            ))));
+        r
+    };
+    let alice = [203, 0, 113, 7];
+    // Two guesses are answered (401), the third is refused before any lookup.
+    for _ in 0..2 {
+        assert_unauthorized(&send(&app, from(alice, "guess")).await);
+    }
+    let r = send(&app, from(alice, "guess")).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", r.body);
+    assert_eq!(r.json(), detail("Too Many Requests"));
+    assert!(r.header("retry-after").is_some());
+    // Another client is not affected; alice recovers once the window has slid by.
+    assert_unauthorized(&send(&app, from([198, 51, 100, 1], "guess")).await);
+    clock.advance(Duration::from_secs(120));
+    assert_unauthorized(&send(&app, from(alice, "guess")).await);
 }

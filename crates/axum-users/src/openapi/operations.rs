@@ -365,7 +365,7 @@ pub(super) fn auth(prefix: &str, backend: &str, options: &AuthDocOptions, ctx: &
         operation: builder.build(),
     });
     if refresh {
-        super::refresh::route(prefix, backend, &mut routes);
+        super::refresh::route(prefix, backend, ctx, &mut routes);
     }
     routes
 }

@@ -9,7 +9,8 @@ use utoipa::openapi::{ObjectBuilder, Response, Schema, Type};
 
 use super::components::ERROR_MODEL;
 use super::operations::{
-    AUTH_TAG, Route, Routes, join, json_body, json_invalid, operation, operation_id,
+    AUTH_TAG, Ctx, Route, Routes, join, json_body, json_invalid, operation, operation_id,
+    rate_limited,
 };
 use super::responses::{self as r, BadRequest};
 
@@ -72,7 +73,7 @@ fn item(kind: &str, msg: &str, input: Value) -> Value {
 }
 
 /// `POST {prefix}/refresh` of the backend named `backend`.
-pub(super) fn route(prefix: &str, backend: &str, routes: &mut Routes) {
+pub(super) fn route(prefix: &str, backend: &str, ctx: &Ctx<'_>, routes: &mut Routes) {
     let path = join(prefix, "/refresh");
     let name = format!("auth:{backend}.refresh");
     let body = format!("Body_{}", operation_id(&name, &path, &HttpMethod::Post));
@@ -128,6 +129,11 @@ pub(super) fn route(prefix: &str, backend: &str, routes: &mut Routes) {
         r::unavailable_because(
             "The token or user store is unavailable; retry after `Retry-After` seconds.",
         ),
+    );
+    let builder = rate_limited(
+        builder,
+        ctx,
+        "The client is over its rate limit; retry after `Retry-After` seconds.",
     );
     let schema = ObjectBuilder::new()
         .schema_type(Type::Object)

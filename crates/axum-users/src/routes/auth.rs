@@ -10,7 +10,6 @@ use axum_users_core::{RequestContext, User, UserExtra};
 use crate::authenticator::Requirement;
 use crate::backend::AuthBackend;
 use crate::body::{decode_form, read_bytes};
-use crate::context::request_context;
 use crate::error::{ApiError, ErrorCode, Op, to_api};
 use crate::limits::LimitedRoute;
 use crate::schemas::parse_login;
@@ -124,7 +123,7 @@ pub(crate) async fn check_credentials<X: UserExtra>(
         .authenticate(&form.username, &form.password)
         .await
         .map_err(|e| to_api(Op::Login, e))?;
-    let ctx = request_context(&parts);
+    let ctx = users.request_context(&parts);
     let user = match user {
         Some(user) if user.is_active => user,
         inactive => {

@@ -26,7 +26,6 @@ use uuid::Uuid;
 pub use self::cookie::CsrfCookie;
 use crate::authenticator::Requirement;
 use crate::backend::AuthBackend;
-use crate::context::request_context;
 use crate::error::{ApiError, ErrorCode, Op, to_api};
 use crate::schemas::UserRead;
 use crate::state::UsersState;
@@ -451,7 +450,7 @@ async fn login_callback<X: UserExtra>(
     parts: &Parts,
 ) -> Result<Response, ApiError> {
     let identity = config.identify(parts, Op::OAuthCallback, None).await?;
-    let ctx = request_context(parts);
+    let ctx = users.request_context(parts);
     let login = users
         .manager()
         .oauth_callback(
@@ -494,7 +493,7 @@ async fn associate_callback<X: UserExtra>(
             config.provider.name(),
             &identity,
             options,
-            &request_context(parts),
+            &users.request_context(parts),
         )
         .await
         .map_err(|e| to_api(Op::OAuthAssociate, e))?;

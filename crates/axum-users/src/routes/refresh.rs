@@ -9,6 +9,7 @@ use axum_users_core::{RefreshError, RefreshTokens, StrategyError, UserExtra};
 use crate::backend::AuthBackend;
 use crate::body::{decode_json, read_bytes};
 use crate::error::ApiError;
+use crate::limits::LimitedRoute;
 use crate::state::UsersState;
 use crate::validation::{Fields, embedded};
 
@@ -45,6 +46,7 @@ pub(super) async fn refresh<X: UserExtra>(
     req: Request,
 ) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
+    users.limit_request(LimitedRoute::Refresh, &parts).await?;
     let bytes = read_bytes(body).await?;
     let obj = embedded(decode_json(&parts.headers, &bytes)?, &["refresh_token"])?;
     let mut f = Fields::new(&obj);

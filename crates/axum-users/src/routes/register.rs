@@ -8,7 +8,6 @@ use axum::routing::post;
 use axum_users_core::{CreateMode, UserExtra};
 
 use crate::body::{decode_json, read_bytes};
-use crate::context::request_context;
 use crate::error::{ApiError, Op, to_api};
 use crate::limits::LimitedRoute;
 use crate::schemas::{UserRead, parse_create};
@@ -48,7 +47,7 @@ pub(crate) async fn register<X: UserExtra>(
     let create = parse_create::<X>(&obj)?;
     let user = users
         .manager()
-        .create(create, CreateMode::Public, &request_context(&parts))
+        .create(create, CreateMode::Public, &users.request_context(&parts))
         .await
         .map_err(|e| to_api(Op::Register, e))?;
     Ok((status, axum::Json(UserRead::from_user(&user))).into_response())

@@ -9,7 +9,6 @@ use axum_users_core::{ManagerError, UserExtra};
 
 use super::null_json;
 use crate::body::{decode_json, read_bytes};
-use crate::context::request_context;
 use crate::error::{ApiError, Op, to_api};
 use crate::limits::LimitedRoute;
 use crate::state::UsersState;
@@ -44,7 +43,7 @@ pub(crate) async fn forgot_password<X: UserExtra>(
     let Some(email) = email.filter(|_| f.errors.is_empty()) else {
         return Err(ApiError::Validation(f.errors));
     };
-    let ctx = request_context(&parts);
+    let ctx = users.request_context(&parts);
     let manager = users.manager().clone();
     let limits = users.limits().cloned();
     users.spawn_background(async move {
@@ -96,7 +95,7 @@ pub(crate) async fn reset_password<X: UserExtra>(
     }
     let user = users
         .manager()
-        .reset_password(token, password, &request_context(&parts))
+        .reset_password(token, password, &users.request_context(&parts))
         .await
         .map_err(|e| to_api(Op::ResetPassword, e))?;
     users.revoke_all(&user).await;

@@ -10,7 +10,6 @@ use axum_users_core::{CreateMode, User, UserExtra};
 
 use crate::authenticator::Requirement;
 use crate::body::{decode_json, read_bytes};
-use crate::context::request_context;
 use crate::error::{ApiError, Op, to_api};
 use crate::schemas::{UserRead, parse_update, parse_user_id};
 use crate::state::UsersState;
@@ -88,7 +87,7 @@ where
                     let target = target(&users, &mut parts).await?;
                     users
                         .manager()
-                        .delete(&target, &request_context(&parts))
+                        .delete(&target, &users.request_context(&parts))
                         .await
                         .map_err(|e| to_api(Op::Lookup, e))?;
                     Ok::<_, ApiError>(StatusCode::NO_CONTENT.into_response())
@@ -127,7 +126,7 @@ async fn update<X: UserExtra>(
     let password_changed = update.password.is_some();
     let updated = users
         .manager()
-        .update(user, update, mode, &request_context(parts))
+        .update(user, update, mode, &users.request_context(parts))
         .await
         .map_err(|e| to_api(Op::Update, e))?;
     if password_changed {

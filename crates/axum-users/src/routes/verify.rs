@@ -9,7 +9,6 @@ use axum_users_core::{ManagerError, UserExtra};
 
 use super::null_json;
 use crate::body::{decode_json, read_bytes};
-use crate::context::request_context;
 use crate::error::{ApiError, Op, to_api};
 use crate::limits::LimitedRoute;
 use crate::schemas::UserRead;
@@ -45,7 +44,7 @@ async fn request_verify_token<X: UserExtra>(
     let Some(email) = email.filter(|_| f.errors.is_empty()) else {
         return Err(ApiError::Validation(f.errors));
     };
-    let ctx = request_context(&parts);
+    let ctx = users.request_context(&parts);
     let manager = users.manager().clone();
     let limits = users.limits().cloned();
     users.spawn_background(async move {
@@ -89,7 +88,7 @@ async fn verify<X: UserExtra>(
     };
     let user = users
         .manager()
-        .verify(token, &request_context(&parts))
+        .verify(token, &users.request_context(&parts))
         .await
         .map_err(|e| to_api(Op::Verify, e))?;
     Ok(axum::Json(UserRead::from_user(&user)).into_response())
