@@ -98,7 +98,7 @@ fn spawn_purge(strategy: DatabaseStrategy, every: Duration) -> tokio::task::Join
 
 /// Derives a purpose-specific secret from the main one, so reset and verification tokens can
 /// never be replayed as access tokens (or each other) even when only one secret is configured.
-fn derive_secret(main: &str, purpose: &str) -> Vec<u8> {
+pub(crate) fn derive_secret(main: &str, purpose: &str) -> Vec<u8> {
     use base64::Engine as _;
     use sha2::Digest as _;
     let digest = sha2::Sha256::new()
@@ -313,6 +313,8 @@ pub async fn build(config: &Config) -> Result<App, ServerError> {
         .with_hooks(hooks);
     let refresh = refresh_tokens(config, &store)?;
     let backends = backends(config, &codec, &database, refresh.as_ref())?;
+    // `[oauth.<name>]` (v15 only: the settings refuse it with the classic profile).
+    let oauth = crate::oauth::router(config, &secret, &store, &backends)?;
     let state = UsersState::new(manager, backends.clone());
     let state = match crate::limits::rate_limits(config)? {
         Some(limits) => state.with_limits(limits),
@@ -349,7 +351,8 @@ pub async fn build(config: &Config) -> Result<App, ServerError> {
                     users_router::<Extra, _>(UsersRouterOptions {
                         requires_verification: verification,
                     }),
-                );
+                )
+                .merge(oauth);
             (api, crate::docs::v15_document(config))
         }
         Profile::Classic => {
@@ -367,6 +370,7 @@ pub async fn build(config: &Config) -> Result<App, ServerError> {
         }
     };
 
+    let request_timeout = Duration::from_secs(config.http.request_timeout_seconds);
     let sensitive: Arc<[HeaderName]> = Arc::new([AUTHORIZATION, COOKIE, SET_COOKIE]);
     let x_request_id = HeaderName::from_static("x-request-id");
     let docs: Router<UsersState<Extra>> = SwaggerUi::new("/docs")
@@ -400,6 +404,10 @@ pub async fn build(config: &Config) -> Result<App, ServerError> {
         .merge(docs)
         .fallback(axum_users::not_found)
         .with_state(state.clone())
+        // Inside the metrics layer, so a request that times out is counted with its 503.
+        .layer(axum::middleware::from_fn(move |request, next| {
+            crate::http::request_deadline(request_timeout, request, next)
+        }))
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             crate::metrics::Metrics::track,

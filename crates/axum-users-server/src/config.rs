@@ -122,6 +122,19 @@ pub struct Config {
     /// `AXUM_USERS_REQUIRE_TOKEN_BINDING`: refuse JWTs without the password-binding claim (e.g.
     /// minted by a FastAPI Users deployment sharing the secret). Default off.
     pub require_token_binding: bool,
+    /// `AXUM_USERS_OAUTH_STATE_SECRET`: signs OAuth states (default: the main secret).
+    pub oauth_state_secret: Option<String>,
+    /// `AXUM_USERS_OAUTH_TOKEN_SECRET`: the key of provider tokens at rest (default: derived
+    /// from the main secret).
+    pub oauth_token_secret: Option<String>,
+    /// `AXUM_USERS_OAUTH_PREVIOUS_TOKEN_SECRETS`: comma-separated retired token secrets (or
+    /// main secrets) whose sealed tokens still open.
+    pub oauth_previous_token_secrets: Vec<String>,
+    /// `AXUM_USERS_OAUTH_ENCRYPT_TOKENS`: seal provider tokens at rest (default true; off
+    /// writes them in plaintext, as FastAPI Users does).
+    pub oauth_encrypt_tokens: bool,
+    /// `[oauth.<name>]`: the OAuth2 / OpenID Connect providers, by mount name.
+    pub oauth: std::collections::BTreeMap<String, crate::oauth::ProviderSettings>,
     /// Email settings.
     pub mail: MailSettings,
     /// The password policy.
@@ -139,6 +152,37 @@ pub struct Config {
     pub page_templates: Option<PathBuf>,
     /// `AXUM_USERS_METRICS`: serve `GET /metrics` (default true).
     pub metrics: bool,
+    /// Connection and request limits.
+    pub http: HttpSettings,
+}
+
+/// Bounds on every connection and request, so a slow or oversized client cannot hold the
+/// server's resources (OWASP ASVS 13.1, slowloris).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// `AXUM_USERS_REQUEST_TIMEOUT_SECONDS`: a request not answered within this time (body
+    /// upload included) gets 503 with `Retry-After` (default 30).
+    pub request_timeout_seconds: u64,
+    /// `AXUM_USERS_HEADER_READ_TIMEOUT_SECONDS`: a connection that does not finish sending a
+    /// request's headers within this time is closed (default 10).
+    pub header_read_timeout_seconds: u64,
+    /// `AXUM_USERS_MAX_HEADERS`: headers per request; more answers 431 (default 100).
+    pub max_headers: usize,
+    /// `AXUM_USERS_MAX_HEADER_BYTES`: bytes of a request's head (request line and headers);
+    /// more answers 431 (default 65536, at least 8192).
+    pub max_header_bytes: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            request_timeout_seconds: 30,
+            header_read_timeout_seconds: 10,
+            max_headers: 100,
+            max_header_bytes: 64 * 1024,
+        }
+    }
 }
 
 /// Refresh tokens with rotation (CONTRACT §5), off by default.
@@ -413,6 +457,11 @@ impl Default for Config {
             cookie: CookieSettings::default(),
             revoke_on_password_change: true,
             require_token_binding: false,
+            oauth_state_secret: None,
+            oauth_token_secret: None,
+            oauth_previous_token_secrets: Vec::new(),
+            oauth_encrypt_tokens: true,
+            oauth: std::collections::BTreeMap::new(),
             mail: MailSettings::default(),
             password: PasswordSettings::default(),
             limits: LimitSettings::default(),
@@ -421,6 +470,7 @@ impl Default for Config {
             pages: true,
             page_templates: None,
             metrics: true,
+            http: HttpSettings::default(),
         }
     }
 }
@@ -557,6 +607,16 @@ impl Config {
         }
         set!("AXUM_USERS_HASH_WORKERS", self.hash_workers);
         set!(
+            "AXUM_USERS_REQUEST_TIMEOUT_SECONDS",
+            self.http.request_timeout_seconds
+        );
+        set!(
+            "AXUM_USERS_HEADER_READ_TIMEOUT_SECONDS",
+            self.http.header_read_timeout_seconds
+        );
+        set!("AXUM_USERS_MAX_HEADERS", self.http.max_headers);
+        set!("AXUM_USERS_MAX_HEADER_BYTES", self.http.max_header_bytes);
+        set!(
             "AXUM_USERS_HASH_QUEUE_PER_WORKER",
             self.hash_queue_per_worker
         );
@@ -608,6 +668,24 @@ impl Config {
         if let Some(v) = get("AXUM_USERS_REQUIRE_TOKEN_BINDING") {
             self.require_token_binding = parse_bool("AXUM_USERS_REQUIRE_TOKEN_BINDING", &v)?;
         }
+        if let Some(v) = get("AXUM_USERS_OAUTH_STATE_SECRET") {
+            self.oauth_state_secret = Some(v).filter(|s| !s.is_empty());
+        }
+        if let Some(v) = get("AXUM_USERS_OAUTH_TOKEN_SECRET") {
+            self.oauth_token_secret = Some(v).filter(|s| !s.is_empty());
+        }
+        if let Some(v) = get("AXUM_USERS_OAUTH_PREVIOUS_TOKEN_SECRETS") {
+            self.oauth_previous_token_secrets = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(v) = get("AXUM_USERS_OAUTH_ENCRYPT_TOKENS") {
+            self.oauth_encrypt_tokens = parse_bool("AXUM_USERS_OAUTH_ENCRYPT_TOKENS", &v)?;
+        }
+        crate::oauth::overlay_env(&mut self.oauth, &get);
         if let Some(v) = get("AXUM_USERS_REFRESH_TOKENS") {
             self.refresh.enabled = parse_bool("AXUM_USERS_REFRESH_TOKENS", &v)?;
         }
@@ -746,6 +824,7 @@ impl Config {
         if let Some(secret) = &self.verify_secret {
             crate::secret::check_len("AXUM_USERS_VERIFY_SECRET", secret)?;
         }
+        crate::oauth::validate(self)?;
         let prefix = &self.classic_prefix;
         if !prefix.is_empty() && (!prefix.starts_with('/') || prefix.ends_with('/')) {
             return Err(ConfigError::new(
@@ -803,6 +882,34 @@ impl Config {
                     p.max_length,
                     axum_users::MAX_PASSWORD_CHARS
                 ),
+            ));
+        }
+        let h = self.http;
+        for (setting, value) in [
+            (
+                "AXUM_USERS_REQUEST_TIMEOUT_SECONDS",
+                h.request_timeout_seconds,
+            ),
+            (
+                "AXUM_USERS_HEADER_READ_TIMEOUT_SECONDS",
+                h.header_read_timeout_seconds,
+            ),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::new(setting, "must be at least 1"));
+            }
+        }
+        if h.max_headers == 0 {
+            return Err(ConfigError::new(
+                "AXUM_USERS_MAX_HEADERS",
+                "must be at least 1",
+            ));
+        }
+        // hyper's read buffer cannot be smaller (it asserts).
+        if h.max_header_bytes < 8192 {
+            return Err(ConfigError::new(
+                "AXUM_USERS_MAX_HEADER_BYTES",
+                "must be at least 8192",
             ));
         }
         if self.hash_queue_per_worker == 0 {

@@ -1,7 +1,7 @@
 //! The OpenAPI documents of the two profiles, built from the same settings as the routes.
 
 use axum_users::UsersRouterOptions;
-use axum_users::openapi::{AuthDocOptions, OpenApiBuilder};
+use axum_users::openapi::{AuthDocOptions, OAuthDocOptions, OpenApiBuilder};
 use utoipa::openapi::security::{Flow, SecurityScheme};
 use utoipa::openapi::{OpenApi, RefOr};
 
@@ -26,6 +26,19 @@ pub fn v15_document(config: &Config) -> OpenApi {
         }
         .requires_verification(verification);
         doc = doc.auth(&format!("/auth/{}", kind.name()), kind.name(), options);
+    }
+    for (name, p) in &config.oauth {
+        let kind = crate::oauth::backend_kind(config, name, p).unwrap_or(BackendKind::Jwt);
+        let login = match kind {
+            BackendKind::Cookie => OAuthDocOptions::cookie(config.cookie.name.clone()),
+            _ => OAuthDocOptions::bearer(),
+        }
+        .frontend_redirect(p.frontend_redirect.is_some());
+        doc = doc.oauth(&format!("/auth/{name}"), name, kind.name(), login);
+        let associate = OAuthDocOptions::bearer()
+            .frontend_redirect(p.associate_frontend_redirect.is_some())
+            .requires_verification(verification);
+        doc = doc.oauth_associate(&format!("/auth/associate/{name}"), name, associate);
     }
     let doc = doc
         .register("/auth")

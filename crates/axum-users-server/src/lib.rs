@@ -17,12 +17,14 @@
 //! - [`database`]: the store picked by the database URL's scheme.
 //! - [`app`]: the router assembled from the settings.
 //! - [`docs`]: the OpenAPI documents served at `/openapi.json` and `/docs`.
+//! - [`oauth`]: the `[oauth.<name>]` providers and their login and associate routes.
 //! - [`hooks`]: reset and verification tokens sent by email.
 //! - [`audit`]: security events as structured `audit` log events.
 //! - [`pages`]: the reset-password and verification pages behind the email links.
 //! - [`health`], [`metrics`], [`logging`]: `/health`, `/health/ready`, `/metrics`, text or
 //!   JSON logs with a request id.
-//! - [`server`]: [`server::run`] and graceful shutdown.
+//! - [`server`]: [`server::run`] and graceful shutdown; [`http`]: the connection loop with
+//!   its header, time and size bounds.
 //! - [`cli`]: the `create-user` and `migrate` commands.
 #![deny(missing_docs)]
 
@@ -35,9 +37,11 @@ pub mod docs;
 mod error;
 pub mod health;
 pub mod hooks;
+pub mod http;
 pub mod limits;
 pub mod logging;
 pub mod metrics;
+pub mod oauth;
 pub mod pages;
 pub mod secret;
 pub mod server;

@@ -2,8 +2,6 @@
 //! shape: `main` parses, tests call this on port 0).
 
 use std::future::Future;
-use std::net::SocketAddr;
-
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -23,13 +21,7 @@ pub async fn run(
 ) -> Result<(), ServerError> {
     let app = crate::app::build(&config).await?;
     tracing::info!(address = %listener.local_addr()?, profile = ?config.profile, "axum-users listening");
-    axum::serve(
-        listener,
-        app.router
-            .into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    crate::http::serve(listener, app.router, &config.http, shutdown).await?;
     if let Some(purge) = &app.purge {
         purge.abort();
     }
