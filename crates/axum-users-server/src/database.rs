@@ -17,16 +17,15 @@ pub type DatabaseKind = StoreKind;
 /// # Errors
 /// A [`ConfigError`] on `AXUM_USERS_DATABASE_URL`.
 pub fn check_url(url: &str) -> Result<DatabaseKind, ConfigError> {
-    StoreKind::from_url(url).map_err(|e| {
-        ConfigError::new(
-            "AXUM_USERS_DATABASE_URL",
-            format!("{e} (expected sqlite://, postgres://, mysql:// or mariadb://)"),
-        )
-    })
+    // The error names the scheme and the ones expected.
+    StoreKind::from_url(url).map_err(|e| ConfigError::new("AXUM_USERS_DATABASE_URL", e.to_string()))
 }
 
 /// Opens the store, retrying a database that does not answer yet a few times (a server and
-/// its database often start together), then migrates it unless told not to.
+/// its database often start together), then migrates it unless told not to. Either way, a
+/// database that a newer axum-users migrated is refused (one line: the migration it is at and
+/// the newest this binary knows); without migrating, a database behind this binary's
+/// migrations is served with a warning.
 ///
 /// # Errors
 /// The last connection error after the retries, or a migration error (including a database
@@ -48,7 +47,9 @@ pub async fn open(config: &Config, migrate: bool) -> Result<Arc<AnyUserStore<()>
     let store = loop {
         match connect_any::<()>(&config.database_url, settings).await {
             Ok(store) => break store,
-            Err(SqlStoreError::Connect(e)) if attempt < retries => {
+            Err(e @ (SqlStoreError::Connect(_) | SqlStoreError::ConnectTimeout(_)))
+                if attempt < retries =>
+            {
                 attempt += 1;
                 let wait = Duration::from_millis(500 * 2u64.pow(attempt.min(5)));
                 tracing::warn!(attempt, error = %e, ?wait, "database not reachable yet; retrying");
@@ -59,6 +60,16 @@ pub async fn open(config: &Config, migrate: bool) -> Result<Arc<AnyUserStore<()>
     };
     if migrate {
         store.migrate().await?;
+    } else {
+        let version = store.schema_version().await?.check()?;
+        if version.is_behind() {
+            tracing::warn!(
+                applied = version.applied,
+                known = version.known,
+                "the database schema is behind this binary and AXUM_USERS_AUTO_MIGRATE is off: \
+                 run `axum-users migrate`"
+            );
+        }
     }
     Ok(Arc::new(store))
 }

@@ -13,7 +13,8 @@
 //!    the database: the users log in with their passwords (pwdlib's argon2 hashes), their
 //!    FastAPI Users JWTs and database tokens are accepted at `GET /users/me`, a third user
 //!    registers; FastAPI Users' tables keep their columns, keys, indexes and rows (ours may
-//!    only be added beside them, named `axum_users_*`);
+//!    only be added beside them, named `axum_users_*`, and nothing to `oauth_account`); the
+//!    account linked to both users is linked once in `axum_users_oauth_link`;
 //! 4. the Python app serves again: the third user logs in through both of its backends, the
 //!    tokens axum-users issued are accepted there, the first users still log in (pwdlib
 //!    verifying the hashes axum-users rewrote) and keep their tokens; FastAPI Users links an
@@ -270,7 +271,8 @@ impl Db {
                  || f.\"to\" || ' on delete ' || f.on_delete
                  FROM sqlite_master m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table'
                  AND m.name IN ('user', 'accesstoken', 'oauth_account')",
-                "SELECT 'index ' || name || ': ' || coalesce(sql, '') FROM sqlite_master
+                "SELECT 'index ' || tbl_name || '.' || name || ': ' || coalesce(sql, '')
+                 FROM sqlite_master
                  WHERE type = 'index' AND tbl_name IN ('user', 'accesstoken', 'oauth_account')",
             ],
             Self::Postgres(_) => &[
@@ -279,8 +281,8 @@ impl Db {
                  || ' default=' || coalesce(column_default, '-')
                  FROM information_schema.columns WHERE table_schema = 'public'
                  AND table_name IN ('user', 'accesstoken', 'oauth_account')",
-                "SELECT 'index ' || indexname || ': ' || indexdef FROM pg_indexes
-                 WHERE schemaname = 'public'
+                "SELECT 'index ' || tablename || '.' || indexname || ': ' || indexdef
+                 FROM pg_indexes WHERE schemaname = 'public'
                  AND tablename IN ('user', 'accesstoken', 'oauth_account')",
                 "SELECT conrelid::regclass::text || ' constraint ' || conname || ': '
                  || pg_get_constraintdef(oid) FROM pg_constraint
@@ -292,6 +294,15 @@ impl Db {
             schema.extend(self.strings(query).await);
         }
         schema
+    }
+
+    /// Our links of provider accounts (`axum_users_oauth_link`): `"<oauth_name> <account_id>"`.
+    async fn oauth_links(&self) -> Vec<String> {
+        self.strings(
+            "SELECT oauth_name || ' ' || account_id FROM axum_users_oauth_link
+             ORDER BY oauth_name, account_id",
+        )
+        .await
     }
 
     /// The linked OAuth accounts, FastAPI Users' columns but the generated id.
@@ -518,13 +529,16 @@ async fn round_trip(python: PathBuf, url: &str, dir: &Path) {
     axum.stop().await;
 
     // FastAPI Users' tables: every column, key and index as it was (ours, named axum_users_*,
-    // may be added beside them), the same rows (the hashes rehashed to the configured
-    // parameters), plus the new user.
+    // may be added beside them, but nothing at all to oauth_account), the same rows (the
+    // hashes rehashed to the configured parameters), plus the new user. The account FastAPI
+    // Users linked to both users is linked once in our own table.
     let db = Db::open(url).await;
     let schema_after = db.schema().await;
     let users_after = db.users().await;
     let oauth_after = db.oauth_accounts().await;
+    let links = db.oauth_links().await;
     db.close().await;
+    assert_eq!(links, ["github 1001", "google 2002"]);
     let changed: Vec<_> = schema_before.difference(&schema_after).collect();
     assert!(
         changed.is_empty(),
@@ -534,6 +548,10 @@ async fn round_trip(python: PathBuf, url: &str, dir: &Path) {
         assert!(
             added.contains("axum_users_"),
             "added, and not one of ours: {added}"
+        );
+        assert!(
+            !added.starts_with("oauth_account") && !added.starts_with("index oauth_account."),
+            "added to oauth_account: {added}"
         );
         eprintln!("axum-users added to FastAPI Users' tables: {added}");
     }
@@ -638,7 +656,10 @@ async fn round_trip(python: PathBuf, url: &str, dir: &Path) {
     let db = Db::open(url).await;
     let users_last = db.users().await;
     let oauth_last = db.oauth_accounts().await;
+    let links_last = db.oauth_links().await;
     db.close().await;
+    // FastAPI Users' row has no link of ours (it knows nothing of the table); tolerated.
+    assert_eq!(links_last, links);
     assert!(oauth_last.is_superset(&oauth_before), "{oauth_last:?}");
     assert!(
         oauth_last

@@ -8,7 +8,7 @@ use axum_users_core::{
 };
 use uuid::Uuid;
 
-use crate::{MySqlStore, PgStore, PoolSettings, SqlStoreError, SqliteStore};
+use crate::{MySqlStore, PgStore, PoolSettings, SchemaVersion, SqlStoreError, SqliteStore};
 
 /// The engines a URL can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,13 +87,27 @@ impl<X> AnyUserStore<X> {
     /// Applies the embedded migrations of this engine.
     ///
     /// # Errors
-    /// [`SqlStoreError::Migrate`], also when the database holds migrations this binary does
-    /// not know (it is newer than us).
+    /// [`SqlStoreError::NewerSchema`] when a newer build migrated the database (nothing is
+    /// changed then); [`SqlStoreError::Migrate`] when a migration fails.
     pub async fn migrate(&self) -> Result<(), SqlStoreError> {
         match self {
             Self::Sqlite(s) => s.migrate().await,
             Self::Postgres(s) => s.migrate().await,
             Self::MySql(s) => s.migrate().await,
+        }
+    }
+
+    /// Where the database's schema stands against this build's migrations, without changing
+    /// anything: for a service that does not migrate at start, [`SchemaVersion::check`]
+    /// refuses a database a newer build migrated.
+    ///
+    /// # Errors
+    /// [`SqlStoreError::Migrate`] when sqlx's table cannot be read.
+    pub async fn schema_version(&self) -> Result<SchemaVersion, SqlStoreError> {
+        match self {
+            Self::Sqlite(s) => s.schema_version().await,
+            Self::Postgres(s) => s.schema_version().await,
+            Self::MySql(s) => s.schema_version().await,
         }
     }
 

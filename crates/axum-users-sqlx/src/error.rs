@@ -17,12 +17,30 @@ pub enum SqlStoreError {
         "unsupported database URL scheme {0:?} (expected sqlite:, postgres:, postgresql:, mysql: or mariadb:)"
     )]
     Scheme(String),
-    /// The database could not be reached or opened.
+    /// The database could not be reached or opened. When the pool timed out, the error of
+    /// one more direct attempt is given instead (a refused connection, an unknown host, a
+    /// refused login…), since the pool's timeout hides it.
     #[error("cannot open the database: {0}")]
     Connect(#[source] sqlx::Error),
+    /// No connection could be opened within the pool's acquire timeout, and a direct attempt
+    /// did not answer either (a host that drops packets, a server that hangs).
+    #[error("cannot open the database: no answer within {} s", .0.as_secs_f32())]
+    ConnectTimeout(Duration),
     /// A migration failed, or the database has migrations this binary does not know.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database was migrated by a newer axum-users: it holds a migration this build does
+    /// not embed. Nothing was changed.
+    #[error(
+        "database schema is at migration {applied}, newer than this build of axum-users knows \
+         ({known}): upgrade axum-users"
+    )]
+    NewerSchema {
+        /// The highest migration applied to the database.
+        applied: i64,
+        /// The highest migration this build embeds.
+        known: i64,
+    },
 }
 
 /// Maps a driver error to the store error: unique violations become

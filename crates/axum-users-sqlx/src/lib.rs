@@ -8,10 +8,11 @@
 //!
 //! Tables follow fastapi-users-db-sqlalchemy (`user`, `accesstoken`, `oauth_account`), so a
 //! database made by FastAPI Users can be served as it is; what axum-users adds lives in tables
-//! of its own (`axum_users_*`), in indexes, and in columns FastAPI Users' inserts fill by
-//! default: on MariaDB/MySQL `user.email_lower` (generated, for case-insensitive uniqueness),
-//! and `oauth_account.axum_users_legacy_duplicate` (default `''`, so that a provider account is
-//! linked to one user at most).
+//! of its own (`axum_users_*`: custom fields, refresh tokens, spent OAuth states, and the
+//! links that hold a provider account to one user, `axum_users_oauth_link`), plus indexes on
+//! `user` and `accesstoken` and, on MariaDB/MySQL, the generated column `user.email_lower`
+//! (for case-insensitive uniqueness) that FastAPI Users' inserts fill by default.
+//! `oauth_account` is left exactly as FastAPI Users creates it.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), axum_users_sqlx::SqlStoreError> {
@@ -32,6 +33,7 @@ mod pool;
 mod postgres;
 mod readers;
 mod refresh;
+mod schema;
 mod sqlite;
 mod token;
 
@@ -40,6 +42,7 @@ pub use error::SqlStoreError;
 pub use mysql::{MySqlStore, mysql_migrator};
 pub use pool::PoolSettings;
 pub use postgres::{PgStore, postgres_migrator};
+pub use schema::SchemaVersion;
 pub use sqlite::{SqliteStore, sqlite_migrator};
 
 /// The SQL the stores run, exposed only so that tests can `EXPLAIN` it. Not an API.

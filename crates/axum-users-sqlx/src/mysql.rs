@@ -13,10 +13,10 @@ use sqlx::types::time::OffsetDateTime;
 use sqlx::{MySqlPool, Row as _};
 use uuid::Uuid;
 
-use crate::PoolSettings;
 use crate::error::{SqlStoreError, retry_aborted, store_error};
 use crate::extra::{parse_id, read_extra, row_error, write_extra};
 use crate::token::{check_token, cutoff, from_utc, naive_utc, to_utc};
+use crate::{PoolSettings, SchemaVersion};
 
 /// The embedded MySQL/MariaDB migrations.
 #[must_use]
@@ -129,11 +129,7 @@ impl<X> MySqlStore<X> {
         options: MySqlConnectOptions,
         settings: PoolSettings,
     ) -> Result<Self, SqlStoreError> {
-        let pool: MySqlPool = settings
-            .pool_options()
-            .connect_with(options)
-            .await
-            .map_err(SqlStoreError::Connect)?;
+        let pool: MySqlPool = crate::pool::open_pool(options, settings).await?;
         Ok(Self::from_pool(pool))
     }
 
@@ -151,11 +147,44 @@ impl<X> MySqlStore<X> {
     /// fails half-way leaves the database marked dirty for an operator to look at).
     ///
     /// # Errors
-    /// [`SqlStoreError::Migrate`], also when the database holds migrations this binary does
-    /// not know (it is newer than us).
+    /// [`SqlStoreError::NewerSchema`] when a newer build migrated the database (nothing is
+    /// changed then); [`SqlStoreError::Migrate`] when a migration fails.
     pub async fn migrate(&self) -> Result<(), SqlStoreError> {
-        mysql_migrator().run(&self.pool).await?;
-        Ok(())
+        let migrator = mysql_migrator();
+        match migrator.run(&self.pool).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let latest = self.schema_version().await.ok().and_then(|v| v.applied);
+                Err(crate::schema::migrate_error(e, &migrator, latest))
+            }
+        }
+    }
+
+    /// Where the database's schema stands against this build's migrations (read only; a
+    /// database never migrated has no `applied` version).
+    ///
+    /// # Errors
+    /// [`SqlStoreError::Migrate`] when sqlx's table cannot be read.
+    pub async fn schema_version(&self) -> Result<SchemaVersion, SqlStoreError> {
+        let known = crate::schema::known(&mysql_migrator());
+        let read = async {
+            let exists: i64 = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM information_schema.TABLES \
+                 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '_sqlx_migrations')",
+            )
+            .fetch_one(&self.pool)
+            .await?;
+            if exists == 0 {
+                return Ok(None);
+            }
+            sqlx::query_scalar::<_, Option<i64>>(crate::schema::LATEST_APPLIED)
+                .fetch_one(&self.pool)
+                .await
+        };
+        let applied = read
+            .await
+            .map_err(|e| SqlStoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)))?;
+        Ok(SchemaVersion { applied, known })
     }
 
     /// The connection pool, for the application's own tables.

@@ -1,10 +1,18 @@
 //! Linked OAuth accounts (FastAPI Users' `oauth_account` table) and spent OAuth states, for
 //! every store: [`OAuthAccountStore`] and [`OAuthStateStore`].
 //!
-//! Migration `0003_oauth_account.sql` of each engine creates the table as
-//! fastapi-users-db-sqlalchemy 7 does, plus `axum_users_legacy_duplicate` and the unique index
-//! over (`oauth_name`, `account_id`, it) that links a provider account to one user at most,
-//! and the `axum_users_oauth_state` table.
+//! Migration `0003_oauth_account.sql` of each engine creates `oauth_account` as
+//! fastapi-users-db-sqlalchemy 7 does (and leaves an existing one exactly as it is), plus two
+//! tables of ours: `axum_users_oauth_link` and `axum_users_oauth_state`.
+//!
+//! **One provider account, one user.** FastAPI Users never checks this, and its table has no
+//! key for it. Every row this module inserts into or updates in `oauth_account` gets, in the
+//! same transaction, its row in `axum_users_oauth_link`, whose primary key is
+//! (`oauth_name`, `account_id`): of two concurrent links of one account, the database lets one
+//! commit. An insert is also refused when any row of the pair exists (one FastAPI Users wrote
+//! included). Rows FastAPI Users writes have no link until an update of ours gives them one;
+//! lookups take the linked row first, then the one with the smallest id, so an account FastAPI
+//! Users linked to several users resolves to one of them, always the same.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -12,6 +20,7 @@ use async_trait::async_trait;
 use axum_users_core::oauth::{OAuthAccount, OAuthAccountStore, OAuthStateStore};
 use axum_users_core::{StoreError, UserExtra};
 use sqlx::Row as _;
+use sqlx::{MySqlPool, PgPool, SqlitePool};
 use uuid::Uuid;
 
 use crate::error::{retry_aborted, store_error};
@@ -26,14 +35,25 @@ macro_rules! columns {
     };
 }
 
+/// The same columns of `oauth_account o`, for the lookup that joins the links.
+macro_rules! o_columns {
+    () => {
+        "o.id, o.user_id, o.oauth_name, o.access_token, o.expires_at, o.refresh_token, \
+         o.account_id, o.account_email"
+    };
+}
+
 /// The statements, per engine.
 mod sql {
     pub(super) mod sqlite {
+        /// The pair's linked row, else its row with the smallest id.
         pub(in crate::oauth) const GET: &str = concat!(
             "SELECT ",
-            columns!(),
-            " FROM oauth_account WHERE oauth_name = ?1 AND account_id = ?2 \
-             ORDER BY axum_users_legacy_duplicate LIMIT 1"
+            o_columns!(),
+            " FROM oauth_account o LEFT JOIN axum_users_oauth_link l \
+             ON l.oauth_name = ?1 AND l.account_id = ?2 AND l.oauth_account_id = o.id \
+             WHERE o.oauth_name = ?1 AND o.account_id = ?2 \
+             ORDER BY l.oauth_account_id IS NULL, o.id LIMIT 1"
         );
         pub(in crate::oauth) const GET_BY_ID: &str =
             concat!("SELECT ", columns!(), " FROM oauth_account WHERE id = ?1");
@@ -42,11 +62,27 @@ mod sql {
             columns!(),
             " FROM oauth_account WHERE user_id = ?1 ORDER BY oauth_name, account_id"
         );
+        /// Whether the pair has a row, linked or not.
+        pub(in crate::oauth) const EXISTS: &str =
+            "SELECT 1 FROM oauth_account WHERE oauth_name = ?1 AND account_id = ?2 LIMIT 1";
+        /// A link to a row that is gone: another writer deleted it without the cascade
+        /// (FastAPI Users does not turn SQLite's foreign keys on).
+        pub(in crate::oauth) const DROP_DANGLING_LINK: &str = "DELETE FROM axum_users_oauth_link \
+            WHERE oauth_name = ?1 AND account_id = ?2 \
+            AND oauth_account_id NOT IN (SELECT id FROM oauth_account)";
         pub(in crate::oauth) const INSERT: &str = concat!(
             "INSERT INTO oauth_account (",
             columns!(),
             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
         );
+        pub(in crate::oauth) const LINK: &str = "INSERT INTO axum_users_oauth_link \
+            (oauth_name, account_id, oauth_account_id) VALUES (?1, ?2, ?3)";
+        /// Links an updated row unless its pair is linked already (`WHERE true` tells SQLite's
+        /// parser that `ON CONFLICT` is the upsert clause).
+        pub(in crate::oauth) const LINK_IF_FREE: &str = "INSERT INTO axum_users_oauth_link \
+            (oauth_name, account_id, oauth_account_id) \
+            SELECT oauth_name, account_id, id FROM oauth_account WHERE id = ?1 AND true \
+            ON CONFLICT DO NOTHING";
         pub(in crate::oauth) const UPDATE: &str = "UPDATE oauth_account SET access_token = ?1, \
             expires_at = ?2, refresh_token = ?3, account_email = ?4 WHERE id = ?5";
         pub(in crate::oauth) const DELETE: &str = "DELETE FROM oauth_account WHERE id = ?1";
@@ -57,11 +93,14 @@ mod sql {
     }
 
     pub(super) mod postgres {
+        /// The pair's linked row, else its row with the smallest id.
         pub(in crate::oauth) const GET: &str = concat!(
             "SELECT ",
-            columns!(),
-            " FROM oauth_account WHERE oauth_name = $1 AND account_id = $2 \
-             ORDER BY axum_users_legacy_duplicate LIMIT 1"
+            o_columns!(),
+            " FROM oauth_account o LEFT JOIN axum_users_oauth_link l \
+             ON l.oauth_name = $1 AND l.account_id = $2 AND l.oauth_account_id = o.id \
+             WHERE o.oauth_name = $1 AND o.account_id = $2 \
+             ORDER BY l.oauth_account_id IS NULL, o.id LIMIT 1"
         );
         pub(in crate::oauth) const GET_BY_ID: &str =
             concat!("SELECT ", columns!(), " FROM oauth_account WHERE id = $1");
@@ -70,11 +109,21 @@ mod sql {
             columns!(),
             " FROM oauth_account WHERE user_id = $1 ORDER BY oauth_name, account_id"
         );
+        /// Whether the pair has a row, linked or not.
+        pub(in crate::oauth) const EXISTS: &str =
+            "SELECT 1 FROM oauth_account WHERE oauth_name = $1 AND account_id = $2 LIMIT 1";
         pub(in crate::oauth) const INSERT: &str = concat!(
             "INSERT INTO oauth_account (",
             columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         );
+        pub(in crate::oauth) const LINK: &str = "INSERT INTO axum_users_oauth_link \
+            (oauth_name, account_id, oauth_account_id) VALUES ($1, $2, $3)";
+        /// Links an updated row unless its pair is linked already.
+        pub(in crate::oauth) const LINK_IF_FREE: &str = "INSERT INTO axum_users_oauth_link \
+            (oauth_name, account_id, oauth_account_id) \
+            SELECT oauth_name, account_id, id FROM oauth_account WHERE id = $1 \
+            ON CONFLICT DO NOTHING";
         pub(in crate::oauth) const UPDATE: &str = "UPDATE oauth_account SET access_token = $1, \
             expires_at = $2, refresh_token = $3, account_email = $4 WHERE id = $5";
         pub(in crate::oauth) const DELETE: &str = "DELETE FROM oauth_account WHERE id = $1";
@@ -85,15 +134,20 @@ mod sql {
     }
 
     pub(super) mod mysql {
-        // The table's collation may be case-insensitive (FastAPI Users' DDL names none): the
-        // first comparisons find the rows through the index, the binary ones keep only the
-        // very provider and account asked for.
+        // `oauth_account`'s collation may be case-insensitive (FastAPI Users' DDL names none):
+        // the first comparisons find the rows through the index, the binary ones keep only the
+        // very provider and account asked for. The link's pair is `utf8mb4_bin` already.
+
+        /// The pair's linked row, else its row with the smallest id. Binds: name, id, name,
+        /// id, name, id.
         pub(in crate::oauth) const GET: &str = concat!(
             "SELECT ",
-            columns!(),
-            " FROM oauth_account WHERE oauth_name = ? AND account_id = ? \
-             AND oauth_name = CAST(? AS BINARY) AND account_id = CAST(? AS BINARY) \
-             ORDER BY axum_users_legacy_duplicate LIMIT 1"
+            o_columns!(),
+            " FROM oauth_account o LEFT JOIN axum_users_oauth_link l \
+             ON l.oauth_name = ? AND l.account_id = ? AND l.oauth_account_id = o.id \
+             WHERE o.oauth_name = ? AND o.account_id = ? \
+             AND o.oauth_name = CAST(? AS BINARY) AND o.account_id = CAST(? AS BINARY) \
+             ORDER BY l.oauth_account_id IS NULL, o.id LIMIT 1"
         );
         pub(in crate::oauth) const GET_BY_ID: &str =
             concat!("SELECT ", columns!(), " FROM oauth_account WHERE id = ?");
@@ -102,11 +156,23 @@ mod sql {
             columns!(),
             " FROM oauth_account WHERE user_id = ? ORDER BY oauth_name, account_id"
         );
+        /// Whether the pair has a row, linked or not. Binds: name, id, name, id.
+        pub(in crate::oauth) const EXISTS: &str = "SELECT 1 FROM oauth_account \
+            WHERE oauth_name = ? AND account_id = ? \
+            AND oauth_name = CAST(? AS BINARY) AND account_id = CAST(? AS BINARY) LIMIT 1";
         pub(in crate::oauth) const INSERT: &str = concat!(
             "INSERT INTO oauth_account (",
             columns!(),
             ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         );
+        pub(in crate::oauth) const LINK: &str = "INSERT INTO axum_users_oauth_link \
+            (oauth_name, account_id, oauth_account_id) VALUES (?, ?, ?)";
+        /// Links an updated row unless its pair is linked already (the no-op update leaves
+        /// the existing link as it is).
+        pub(in crate::oauth) const LINK_IF_FREE: &str = "INSERT INTO axum_users_oauth_link \
+            (oauth_name, account_id, oauth_account_id) \
+            SELECT oauth_name, account_id, id FROM oauth_account WHERE id = ? \
+            ON DUPLICATE KEY UPDATE oauth_account_id = oauth_account_id";
         pub(in crate::oauth) const UPDATE: &str = "UPDATE oauth_account SET access_token = ?, \
             expires_at = ?, refresh_token = ?, account_email = ? WHERE id = ?";
         pub(in crate::oauth) const DELETE: &str = "DELETE FROM oauth_account WHERE id = ?";
@@ -157,6 +223,54 @@ fn sqlite_row(row: &sqlx::sqlite::SqliteRow) -> Result<OAuthAccount, StoreError>
     })
 }
 
+/// Inserts the row and its link, in one transaction that holds SQLite's write lock from the
+/// start, so the check for an existing row and the insert cannot be split by another writer
+/// of ours.
+async fn sqlite_add(pool: &SqlitePool, account: &OAuthAccount) -> Result<(), StoreError> {
+    use sql::sqlite as q;
+    let id = account.id.hyphenated().to_string();
+    let mut tx = pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(store_error)?;
+    let taken = sqlx::query(q::EXISTS)
+        .bind(&account.oauth_name)
+        .bind(&account.account_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store_error)?
+        .is_some();
+    if taken {
+        return Err(StoreError::Conflict);
+    }
+    sqlx::query(q::DROP_DANGLING_LINK)
+        .bind(&account.oauth_name)
+        .bind(&account.account_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+    sqlx::query(q::INSERT)
+        .bind(&id)
+        .bind(account.user_id.hyphenated().to_string())
+        .bind(&account.oauth_name)
+        .bind(&account.access_token)
+        .bind(account.expires_at)
+        .bind(account.refresh_token.as_deref())
+        .bind(&account.account_id)
+        .bind(&account.account_email)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+    sqlx::query(q::LINK)
+        .bind(&account.oauth_name)
+        .bind(&account.account_id)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+    tx.commit().await.map_err(store_error)
+}
+
 #[async_trait]
 impl<X: UserExtra> OAuthAccountStore<X> for SqliteStore<X> {
     async fn get_oauth_account(
@@ -174,18 +288,7 @@ impl<X: UserExtra> OAuthAccountStore<X> for SqliteStore<X> {
     }
 
     async fn add_oauth_account(&self, account: OAuthAccount) -> Result<OAuthAccount, StoreError> {
-        sqlx::query(sql::sqlite::INSERT)
-            .bind(account.id.hyphenated().to_string())
-            .bind(account.user_id.hyphenated().to_string())
-            .bind(&account.oauth_name)
-            .bind(&account.access_token)
-            .bind(account.expires_at)
-            .bind(account.refresh_token.as_deref())
-            .bind(&account.account_id)
-            .bind(&account.account_email)
-            .execute(self.pool())
-            .await
-            .map_err(store_error)?;
+        sqlite_add(self.pool(), &account).await?;
         Ok(account)
     }
 
@@ -199,11 +302,20 @@ impl<X: UserExtra> OAuthAccountStore<X> for SqliteStore<X> {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(store_error)?;
-        sqlx::query(sql::sqlite::UPDATE)
+        let changed = sqlx::query(sql::sqlite::UPDATE)
             .bind(&account.access_token)
             .bind(account.expires_at)
             .bind(account.refresh_token.as_deref())
             .bind(&account.account_email)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?
+            .rows_affected();
+        if changed == 0 {
+            return Ok(None);
+        }
+        sqlx::query(sql::sqlite::LINK_IF_FREE)
             .bind(&id)
             .execute(&mut *tx)
             .await
@@ -277,6 +389,79 @@ fn pg_row(row: &sqlx::postgres::PgRow) -> Result<OAuthAccount, StoreError> {
     })
 }
 
+/// Inserts the row and its link in one transaction; `false` (nothing written) when the pair
+/// has a row already. Of concurrent inserts of one pair, the link's primary key lets one
+/// commit; the others fail on it (a unique violation: a conflict).
+async fn pg_try_add(
+    pool: &PgPool,
+    account: &OAuthAccount,
+    expires_at: Option<i32>,
+) -> Result<bool, sqlx::Error> {
+    use sql::postgres as q;
+    let mut tx = pool.begin().await?;
+    let taken = sqlx::query(q::EXISTS)
+        .bind(&account.oauth_name)
+        .bind(&account.account_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+    if taken {
+        return Ok(false);
+    }
+    sqlx::query(q::INSERT)
+        .bind(account.id)
+        .bind(account.user_id)
+        .bind(&account.oauth_name)
+        .bind(&account.access_token)
+        .bind(expires_at)
+        .bind(account.refresh_token.as_deref())
+        .bind(&account.account_id)
+        .bind(&account.account_email)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(q::LINK)
+        .bind(&account.oauth_name)
+        .bind(&account.account_id)
+        .bind(account.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Rewrites the row, links it unless its pair is linked already, and reads it back, in one
+/// transaction; `None` when the row is gone.
+async fn pg_try_update(
+    pool: &PgPool,
+    account: &OAuthAccount,
+    expires_at: Option<i32>,
+) -> Result<Option<sqlx::postgres::PgRow>, sqlx::Error> {
+    use sql::postgres as q;
+    let mut tx = pool.begin().await?;
+    let changed = sqlx::query(q::UPDATE)
+        .bind(&account.access_token)
+        .bind(expires_at)
+        .bind(account.refresh_token.as_deref())
+        .bind(&account.account_email)
+        .bind(account.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        return Ok(None);
+    }
+    sqlx::query(q::LINK_IF_FREE)
+        .bind(account.id)
+        .execute(&mut *tx)
+        .await?;
+    let row = sqlx::query(q::GET_BY_ID)
+        .bind(account.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
 #[async_trait]
 impl<X: UserExtra> OAuthAccountStore<X> for PgStore<X> {
     async fn get_oauth_account(
@@ -295,20 +480,12 @@ impl<X: UserExtra> OAuthAccountStore<X> for PgStore<X> {
 
     async fn add_oauth_account(&self, account: OAuthAccount) -> Result<OAuthAccount, StoreError> {
         let expires_at = int4(account.expires_at)?;
-        retry_aborted(|| {
-            sqlx::query(sql::postgres::INSERT)
-                .bind(account.id)
-                .bind(account.user_id)
-                .bind(&account.oauth_name)
-                .bind(&account.access_token)
-                .bind(expires_at)
-                .bind(account.refresh_token.as_deref())
-                .bind(&account.account_id)
-                .bind(&account.account_email)
-                .execute(self.pool())
-        })
-        .await
-        .map_err(store_error)?;
+        let added = retry_aborted(|| pg_try_add(self.pool(), &account, expires_at))
+            .await
+            .map_err(store_error)?;
+        if !added {
+            return Err(StoreError::Conflict);
+        }
         Ok(account)
     }
 
@@ -317,24 +494,7 @@ impl<X: UserExtra> OAuthAccountStore<X> for PgStore<X> {
         account: OAuthAccount,
     ) -> Result<Option<OAuthAccount>, StoreError> {
         let expires_at = int4(account.expires_at)?;
-        let changed = retry_aborted(|| {
-            sqlx::query(sql::postgres::UPDATE)
-                .bind(&account.access_token)
-                .bind(expires_at)
-                .bind(account.refresh_token.as_deref())
-                .bind(&account.account_email)
-                .bind(account.id)
-                .execute(self.pool())
-        })
-        .await
-        .map_err(store_error)?
-        .rows_affected();
-        if changed == 0 {
-            return Ok(None);
-        }
-        let row = sqlx::query(sql::postgres::GET_BY_ID)
-            .bind(account.id)
-            .fetch_optional(self.pool())
+        let row = retry_aborted(|| pg_try_update(self.pool(), &account, expires_at))
             .await
             .map_err(store_error)?;
         row.as_ref().map(pg_row).transpose()
@@ -404,6 +564,85 @@ fn mysql_row(row: &sqlx::mysql::MySqlRow) -> Result<OAuthAccount, StoreError> {
     })
 }
 
+/// Inserts the row and its link in one transaction; `false` (nothing written) when the pair
+/// has a row already. Of concurrent inserts of one pair, the link's primary key lets one
+/// commit; the others fail on it (a duplicate key: a conflict), or InnoDB picks them as
+/// deadlock victims and the retry meets the committed row.
+async fn mysql_try_add(
+    pool: &MySqlPool,
+    account: &OAuthAccount,
+    expires_at: Option<i32>,
+) -> Result<bool, sqlx::Error> {
+    use sql::mysql as q;
+    let id = account.id.hyphenated().to_string();
+    let mut tx = pool.begin().await?;
+    let taken = sqlx::query(q::EXISTS)
+        .bind(&account.oauth_name)
+        .bind(&account.account_id)
+        .bind(&account.oauth_name)
+        .bind(&account.account_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+    if taken {
+        return Ok(false);
+    }
+    sqlx::query(q::INSERT)
+        .bind(&id)
+        .bind(account.user_id.hyphenated().to_string())
+        .bind(&account.oauth_name)
+        .bind(&account.access_token)
+        .bind(expires_at)
+        .bind(account.refresh_token.as_deref())
+        .bind(&account.account_id)
+        .bind(&account.account_email)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(q::LINK)
+        .bind(&account.oauth_name)
+        .bind(&account.account_id)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Rewrites the row, links it unless its pair is linked already, and reads it back, in one
+/// transaction; `None` when the row is gone.
+async fn mysql_try_update(
+    pool: &MySqlPool,
+    account: &OAuthAccount,
+    expires_at: Option<i32>,
+) -> Result<Option<sqlx::mysql::MySqlRow>, sqlx::Error> {
+    use sql::mysql as q;
+    let id = account.id.hyphenated().to_string();
+    let mut tx = pool.begin().await?;
+    // sqlx asks for CLIENT_FOUND_ROWS: this counts the rows matched, changed or not.
+    let matched = sqlx::query(q::UPDATE)
+        .bind(&account.access_token)
+        .bind(expires_at)
+        .bind(account.refresh_token.as_deref())
+        .bind(&account.account_email)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if matched == 0 {
+        return Ok(None);
+    }
+    sqlx::query(q::LINK_IF_FREE)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    let row = sqlx::query(q::GET_BY_ID)
+        .bind(&id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
 #[async_trait]
 impl<X: UserExtra> OAuthAccountStore<X> for MySqlStore<X> {
     async fn get_oauth_account(
@@ -416,6 +655,8 @@ impl<X: UserExtra> OAuthAccountStore<X> for MySqlStore<X> {
             .bind(account_id)
             .bind(oauth_name)
             .bind(account_id)
+            .bind(oauth_name)
+            .bind(account_id)
             .fetch_optional(self.pool())
             .await
             .map_err(store_error)?;
@@ -424,22 +665,12 @@ impl<X: UserExtra> OAuthAccountStore<X> for MySqlStore<X> {
 
     async fn add_oauth_account(&self, account: OAuthAccount) -> Result<OAuthAccount, StoreError> {
         let expires_at = int4(account.expires_at)?;
-        let id = account.id.hyphenated().to_string();
-        let user_id = account.user_id.hyphenated().to_string();
-        retry_aborted(|| {
-            sqlx::query(sql::mysql::INSERT)
-                .bind(&id)
-                .bind(&user_id)
-                .bind(&account.oauth_name)
-                .bind(&account.access_token)
-                .bind(expires_at)
-                .bind(account.refresh_token.as_deref())
-                .bind(&account.account_id)
-                .bind(&account.account_email)
-                .execute(self.pool())
-        })
-        .await
-        .map_err(store_error)?;
+        let added = retry_aborted(|| mysql_try_add(self.pool(), &account, expires_at))
+            .await
+            .map_err(store_error)?;
+        if !added {
+            return Err(StoreError::Conflict);
+        }
         Ok(account)
     }
 
@@ -448,26 +679,7 @@ impl<X: UserExtra> OAuthAccountStore<X> for MySqlStore<X> {
         account: OAuthAccount,
     ) -> Result<Option<OAuthAccount>, StoreError> {
         let expires_at = int4(account.expires_at)?;
-        let id = account.id.hyphenated().to_string();
-        // sqlx asks for CLIENT_FOUND_ROWS: this counts the rows matched, changed or not.
-        let matched = retry_aborted(|| {
-            sqlx::query(sql::mysql::UPDATE)
-                .bind(&account.access_token)
-                .bind(expires_at)
-                .bind(account.refresh_token.as_deref())
-                .bind(&account.account_email)
-                .bind(&id)
-                .execute(self.pool())
-        })
-        .await
-        .map_err(store_error)?
-        .rows_affected();
-        if matched == 0 {
-            return Ok(None);
-        }
-        let row = sqlx::query(sql::mysql::GET_BY_ID)
-            .bind(&id)
-            .fetch_optional(self.pool())
+        let row = retry_aborted(|| mysql_try_update(self.pool(), &account, expires_at))
             .await
             .map_err(store_error)?;
         row.as_ref().map(mysql_row).transpose()

@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use sqlx::Database;
 use sqlx::pool::PoolOptions;
+use sqlx::{ConnectOptions as _, Connection as _, Database, Pool};
+
+use crate::SqlStoreError;
 
 /// How a store's connection pool is sized and timed.
 ///
@@ -73,5 +75,37 @@ impl PoolSettings {
             .idle_timeout(self.idle_timeout)
             .max_lifetime(self.max_lifetime)
             .test_before_acquire(self.test_before_acquire)
+    }
+}
+
+/// How long the direct attempt that explains a pool's timeout may take at most.
+const EXPLAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens a pool. sqlx retries a refused connection until the acquire timeout and then reports
+/// only that it timed out; in that case one direct attempt (bounded by the acquire timeout,
+/// and by five seconds) names the cause, or says that nothing answered.
+pub(crate) async fn open_pool<DB: Database>(
+    options: <DB::Connection as sqlx::Connection>::Options,
+    settings: PoolSettings,
+) -> Result<Pool<DB>, SqlStoreError> {
+    match settings
+        .pool_options::<DB>()
+        .connect_with(options.clone())
+        .await
+    {
+        Ok(pool) => Ok(pool),
+        Err(sqlx::Error::PoolTimedOut) => {
+            let bound = settings.acquire_timeout.min(EXPLAIN_TIMEOUT);
+            match tokio::time::timeout(bound, options.connect()).await {
+                Ok(Err(cause)) => Err(SqlStoreError::Connect(cause)),
+                // It answers now: the pool was merely slow. Report what happened.
+                Ok(Ok(conn)) => {
+                    let _ = conn.close().await;
+                    Err(SqlStoreError::Connect(sqlx::Error::PoolTimedOut))
+                }
+                Err(_) => Err(SqlStoreError::ConnectTimeout(settings.acquire_timeout)),
+            }
+        }
+        Err(e) => Err(SqlStoreError::Connect(e)),
     }
 }

@@ -12,10 +12,10 @@ use sqlx::postgres::{PgConnectOptions, PgRow};
 use sqlx::{PgPool, Row as _};
 use uuid::Uuid;
 
-use crate::PoolSettings;
 use crate::error::{SqlStoreError, retry_aborted, store_error};
 use crate::extra::{read_extra, row_error, write_extra};
 use crate::token::{check_token, cutoff, from_utc, to_utc};
+use crate::{PoolSettings, SchemaVersion};
 
 /// The embedded PostgreSQL migrations.
 #[must_use]
@@ -114,11 +114,7 @@ impl<X> PgStore<X> {
         options: PgConnectOptions,
         settings: PoolSettings,
     ) -> Result<Self, SqlStoreError> {
-        let pool: PgPool = settings
-            .pool_options()
-            .connect_with(options)
-            .await
-            .map_err(SqlStoreError::Connect)?;
+        let pool: PgPool = crate::pool::open_pool(options, settings).await?;
         Ok(Self::from_pool(pool))
     }
 
@@ -135,11 +131,42 @@ impl<X> PgStore<X> {
     /// several instances starting at once are safe).
     ///
     /// # Errors
-    /// [`SqlStoreError::Migrate`], also when the database holds migrations this binary does
-    /// not know (it is newer than us).
+    /// [`SqlStoreError::NewerSchema`] when a newer build migrated the database (nothing is
+    /// changed then); [`SqlStoreError::Migrate`] when a migration fails.
     pub async fn migrate(&self) -> Result<(), SqlStoreError> {
-        postgres_migrator().run(&self.pool).await?;
-        Ok(())
+        let migrator = postgres_migrator();
+        match migrator.run(&self.pool).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let latest = self.schema_version().await.ok().and_then(|v| v.applied);
+                Err(crate::schema::migrate_error(e, &migrator, latest))
+            }
+        }
+    }
+
+    /// Where the database's schema stands against this build's migrations (read only; a
+    /// database never migrated has no `applied` version).
+    ///
+    /// # Errors
+    /// [`SqlStoreError::Migrate`] when sqlx's table cannot be read.
+    pub async fn schema_version(&self) -> Result<SchemaVersion, SqlStoreError> {
+        let known = crate::schema::known(&postgres_migrator());
+        let read = async {
+            let exists: bool =
+                sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                    .fetch_one(&self.pool)
+                    .await?;
+            if !exists {
+                return Ok(None);
+            }
+            sqlx::query_scalar::<_, Option<i64>>(crate::schema::LATEST_APPLIED)
+                .fetch_one(&self.pool)
+                .await
+        };
+        let applied = read
+            .await
+            .map_err(|e| SqlStoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)))?;
+        Ok(SchemaVersion { applied, known })
     }
 
     /// The connection pool, for the application's own tables.

@@ -13,13 +13,13 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Row as _, SqlitePool};
 use uuid::Uuid;
 
-use crate::PoolSettings;
 use crate::error::{SqlStoreError, store_error};
 use crate::extra::{parse_id, read_extra, row_error, write_extra};
 use crate::readers::Readers;
 use crate::token::{
     check_token, cutoff, cutoff_plus_two_days, from_utc, parse_sqlite_text, sqlite_text, to_utc,
 };
+use crate::{PoolSettings, SchemaVersion};
 
 /// The embedded SQLite migrations.
 #[must_use]
@@ -145,11 +145,7 @@ impl<X> SqliteStore<X> {
         options: SqliteConnectOptions,
         settings: PoolSettings,
     ) -> Result<Self, SqlStoreError> {
-        let pool: SqlitePool = settings
-            .pool_options()
-            .connect_with(tuned(options))
-            .await
-            .map_err(SqlStoreError::Connect)?;
+        let pool: SqlitePool = crate::pool::open_pool(tuned(options), settings).await?;
         Ok(Self {
             pool,
             readers: None,
@@ -160,11 +156,44 @@ impl<X> SqliteStore<X> {
     /// Applies the embedded migrations.
     ///
     /// # Errors
-    /// [`SqlStoreError::Migrate`], also when the database holds migrations this binary does
-    /// not know (it is newer than us).
+    /// [`SqlStoreError::NewerSchema`] when a newer build migrated the database (nothing is
+    /// changed then); [`SqlStoreError::Migrate`] when a migration fails.
     pub async fn migrate(&self) -> Result<(), SqlStoreError> {
-        sqlite_migrator().run(&self.pool).await?;
-        Ok(())
+        let migrator = sqlite_migrator();
+        match migrator.run(&self.pool).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let latest = self.schema_version().await.ok().and_then(|v| v.applied);
+                Err(crate::schema::migrate_error(e, &migrator, latest))
+            }
+        }
+    }
+
+    /// Where the database's schema stands against this build's migrations (read only; a
+    /// database never migrated has no `applied` version).
+    ///
+    /// # Errors
+    /// [`SqlStoreError::Migrate`] when sqlx's table cannot be read.
+    pub async fn schema_version(&self) -> Result<SchemaVersion, SqlStoreError> {
+        let known = crate::schema::known(&sqlite_migrator());
+        let read = async {
+            let exists: i64 = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master \
+                 WHERE type = 'table' AND name = '_sqlx_migrations')",
+            )
+            .fetch_one(&self.pool)
+            .await?;
+            if exists == 0 {
+                return Ok(None);
+            }
+            sqlx::query_scalar::<_, Option<i64>>(crate::schema::LATEST_APPLIED)
+                .fetch_one(&self.pool)
+                .await
+        };
+        let applied = read
+            .await
+            .map_err(|e| SqlStoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)))?;
+        Ok(SchemaVersion { applied, known })
     }
 
     /// The connection pool, for the application's own tables.

@@ -1,10 +1,12 @@
 //! Linked OAuth accounts and spent OAuth states (migration `0003_oauth_account.sql`) on every
 //! engine: the OAuth conformance suite, and a database whose `oauth_account` table FastAPI
-//! Users made, holding a provider account linked twice (which FastAPI Users allows): the
-//! migration keeps both rows, marks the later one, and from then on the account is linked
-//! once. SQLite runs on fresh files; PostgreSQL (`TEST_DATABASE_URL`) and MariaDB
-//! (`TEST_MYSQL_URL`) in scratch schemas/databases, skipped when the server is away unless
-//! `CI=true`.
+//! Users made (its exact DDL), holding a provider account linked twice (which FastAPI Users
+//! allows). The migration leaves that table exactly as it was (columns, indexes, keys: compared
+//! before and after), links the row with the smallest id of each account in
+//! `axum_users_oauth_link`, and from then on every row the store writes is linked, once per
+//! provider account; rows FastAPI Users writes later are found and tolerated. SQLite runs on
+//! fresh files; PostgreSQL (`TEST_DATABASE_URL`) and MariaDB (`TEST_MYSQL_URL`) in scratch
+//! schemas/databases, skipped when the server is away unless `CI=true`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -13,9 +15,9 @@ use std::str::FromStr;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use axum_users_core::StoreError;
 use axum_users_core::conformance::Profile;
 use axum_users_core::oauth::{OAuthAccount, OAuthAccountStore, OAuthStateStore};
+use axum_users_core::{StoreError, User, UserStore as _};
 use axum_users_sqlx::{MySqlStore, PgStore, PoolSettings, SqliteStore, StoreKind, connect_any};
 use sqlx::mysql::MySqlConnectOptions;
 use sqlx::postgres::PgConnectOptions;
@@ -68,6 +70,27 @@ impl<S: OAuthStateStore> OAuthStateStore for Scratch<S> {
     }
 }
 
+/// Plain SQL on the database under test, as FastAPI Users' SQLAlchemy adapter (or a person)
+/// runs it: nothing of ours is written.
+#[async_trait]
+trait Raw: Send + Sync {
+    /// Creates `user` and `oauth_account` with FastAPI Users' own DDL.
+    async fn create_fastapi_users_tables(&self);
+    /// Inserts a `user` row.
+    async fn insert_user(&self, id: Uuid, email: &str);
+    /// Inserts an `oauth_account` row as FastAPI Users' `add_oauth_account` does (no link):
+    /// token `gho_legacy`, expiry 1700000000, no refresh token.
+    async fn insert_row(&self, id: Uuid, user: Uuid, oauth_name: &str, account_id: &str);
+    /// `oauth_account`'s definition: columns (type, nullability, default, key), indexes, keys.
+    async fn oauth_account_schema(&self) -> Vec<String>;
+    /// Every link: (`oauth_name`, `account_id`, `oauth_account_id`), sorted.
+    async fn links(&self) -> Vec<(String, String, Uuid)>;
+}
+
+fn link(oauth_name: &str, account_id: &str, id: Uuid) -> (String, String, Uuid) {
+    (oauth_name.to_owned(), account_id.to_owned(), id)
+}
+
 /// Two users, and three `oauth_account` rows as FastAPI Users writes them: `github`/`7` linked
 /// to both users (the first row has the smaller id), `google`/`people/1` to the second.
 struct Legacy {
@@ -75,6 +98,7 @@ struct Legacy {
     mordred: Uuid,
     kept: Uuid,
     duplicate: Uuid,
+    google: Uuid,
 }
 
 impl Legacy {
@@ -86,22 +110,57 @@ impl Legacy {
             mordred: Uuid::new_v4(),
             kept: ids[0],
             duplicate: ids[1],
+            google: Uuid::new_v4(),
         }
     }
 
-    /// `(id, user_id, oauth_name, account_id)` of each row.
-    fn rows(&self) -> [(Uuid, Uuid, &'static str, &'static str); 3] {
-        [
-            (self.kept, self.arthur, "github", "7"),
-            (self.duplicate, self.mordred, "github", "7"),
-            (Uuid::new_v4(), self.mordred, "google", "people/1"),
-        ]
+    /// FastAPI Users' tables and rows, our migration, then [`Self::check`]: the migration must
+    /// not change `oauth_account`'s definition.
+    async fn adopt<S: OAuthAccountStore<()>>(
+        store: &S,
+        raw: &dyn Raw,
+        migrate: impl AsyncFnOnce(),
+    ) {
+        raw.create_fastapi_users_tables().await;
+        let legacy = Self::new();
+        raw.insert_user(legacy.arthur, "arthur@camelot.bt").await;
+        raw.insert_user(legacy.mordred, "mordred@camelot.bt").await;
+        raw.insert_row(legacy.kept, legacy.arthur, "github", "7")
+            .await;
+        raw.insert_row(legacy.duplicate, legacy.mordred, "github", "7")
+            .await;
+        raw.insert_row(legacy.google, legacy.mordred, "google", "people/1")
+            .await;
+        let before = raw.oauth_account_schema().await;
+        assert!(
+            before.iter().any(|line| line.contains("account_email")),
+            "{before:?}"
+        );
+        migrate().await;
+        assert_eq!(
+            raw.oauth_account_schema().await,
+            before,
+            "the migration changed FastAPI Users' oauth_account"
+        );
+        legacy.check(store, raw).await;
     }
 
-    /// After our migration: the account resolves to the kept row, both rows are still listed,
-    /// a third link is refused, a new account links once, and once the kept row's user is
-    /// deleted the account resolves to the marked row.
-    async fn check<S: OAuthAccountStore<()>>(&self, store: &S) {
+    /// After our migration: each account resolves to its row with the smallest id, now
+    /// linked; both rows of the account linked twice stay listed; new links are unique; rows
+    /// FastAPI Users writes later are found and tolerated, and linked by our next update.
+    async fn check<S: OAuthAccountStore<()>>(&self, store: &S, raw: &dyn Raw) {
+        assert_eq!(
+            raw.links().await,
+            {
+                let mut expected = vec![
+                    link("github", "7", self.kept),
+                    link("google", "people/1", self.google),
+                ];
+                expected.sort();
+                expected
+            },
+            "the migration links the smallest id of each account"
+        );
         let found = store
             .get_oauth_account("github", "7")
             .await
@@ -135,31 +194,95 @@ impl Legacy {
             store.add_oauth_account(third.clone()).await,
             Err(StoreError::Conflict)
         ));
+
+        // A new link works, once.
         let fresh = OAuthAccount {
             id: Uuid::new_v4(),
             account_id: "8".to_owned(),
-            ..third
+            ..third.clone()
         };
         store.add_oauth_account(fresh.clone()).await.unwrap();
         assert!(matches!(
             store
                 .add_oauth_account(OAuthAccount {
                     id: Uuid::new_v4(),
-                    ..fresh
+                    user_id: self.arthur,
+                    ..fresh.clone()
                 })
                 .await,
             Err(StoreError::Conflict)
         ));
+        assert!(raw.links().await.contains(&link("github", "8", fresh.id)));
+        // FastAPI Users links it to another user too, under a smaller id: nothing of ours
+        // stops it, and the lookup keeps resolving to our linked row.
+        raw.insert_row(Uuid::from_u128(1), self.arthur, "github", "8")
+            .await;
+        assert_eq!(
+            store.get_oauth_account("github", "8").await.unwrap(),
+            Some(fresh.clone())
+        );
+
+        // An account FastAPI Users links after the migration: found through its index, not
+        // linked again by us, and linked once we update it (a login through it).
+        let later = Uuid::new_v4();
+        raw.insert_row(later, self.arthur, "github", "9").await;
+        let row = store
+            .get_oauth_account("github", "9")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((row.id, row.user_id), (later, self.arthur));
+        assert!(matches!(
+            store
+                .add_oauth_account(OAuthAccount {
+                    id: Uuid::new_v4(),
+                    account_id: "9".to_owned(),
+                    ..third.clone()
+                })
+                .await,
+            Err(StoreError::Conflict)
+        ));
+        let refreshed = OAuthAccount {
+            access_token: "gho_new".to_owned(),
+            ..row
+        };
+        assert_eq!(
+            store.update_oauth_account(refreshed.clone()).await.unwrap(),
+            Some(refreshed)
+        );
+        assert!(raw.links().await.contains(&link("github", "9", later)));
+
+        // Deleting the kept row's user deletes it and its link: the other row is the
+        // account's only one now, found (so a callback logs its user in rather than linking
+        // the account anew) and linked by our next update.
         assert!(store.delete(self.arthur).await.unwrap());
         let left = store
             .get_oauth_account("github", "7")
             .await
             .unwrap()
             .unwrap();
-        // The marked row is the account's only link now: lookups find it (so a callback logs
-        // its user in rather than linking the account anew).
-        assert_eq!(left.id, self.duplicate);
-        assert_eq!(left.user_id, self.mordred);
+        assert_eq!((left.id, left.user_id), (self.duplicate, self.mordred));
+        assert!(
+            !raw.links()
+                .await
+                .iter()
+                .any(|(name, account, _)| name == "github" && account == "7")
+        );
+        store.update_oauth_account(left.clone()).await.unwrap();
+        assert!(
+            raw.links()
+                .await
+                .contains(&link("github", "7", self.duplicate))
+        );
+        // Unlinked, the account is free for a new link.
+        assert!(store.delete_oauth_account(self.duplicate).await.unwrap());
+        store
+            .add_oauth_account(OAuthAccount {
+                id: Uuid::new_v4(),
+                ..third
+            })
+            .await
+            .unwrap();
     }
 }
 
@@ -210,52 +333,136 @@ mod sqlite {
         "CREATE INDEX ix_oauth_account_account_id ON oauth_account (account_id)",
     ];
 
-    #[tokio::test]
-    async fn adopts_fastapi_users_table_with_an_account_linked_twice() {
-        let store = SqliteStore::<()>::connect(&fresh_url()).await.unwrap();
-        let pool = store.pool().clone();
-        for &ddl in FASTAPI_USERS_DDL {
-            sqlx::query(ddl).execute(&pool).await.unwrap();
+    struct Raw(sqlx::SqlitePool);
+
+    #[async_trait]
+    impl super::Raw for Raw {
+        async fn create_fastapi_users_tables(&self) {
+            for &ddl in FASTAPI_USERS_DDL {
+                sqlx::query(ddl).execute(&self.0).await.unwrap();
+            }
         }
-        let legacy = Legacy::new();
-        for (id, email) in [
-            (legacy.arthur, "arthur@camelot.bt"),
-            (legacy.mordred, "mordred@camelot.bt"),
-        ] {
+
+        async fn insert_user(&self, id: Uuid, email: &str) {
             sqlx::query("INSERT INTO user VALUES (?, ?, 'x', 1, 0, 0)")
                 .bind(id.to_string())
                 .bind(email)
-                .execute(&pool)
+                .execute(&self.0)
                 .await
                 .unwrap();
         }
-        for (id, user, name, account) in legacy.rows() {
+
+        async fn insert_row(&self, id: Uuid, user: Uuid, oauth_name: &str, account_id: &str) {
             sqlx::query(
                 "INSERT INTO oauth_account (id, oauth_name, access_token, expires_at,
                  refresh_token, account_id, account_email, user_id)
                  VALUES (?, ?, 'gho_legacy', 1700000000, NULL, ?, 'a@camelot.bt', ?)",
             )
             .bind(id.to_string())
-            .bind(name)
-            .bind(account)
+            .bind(oauth_name)
+            .bind(account_id)
             .bind(user.to_string())
-            .execute(&pool)
+            .execute(&self.0)
             .await
             .unwrap();
         }
+
+        async fn oauth_account_schema(&self) -> Vec<String> {
+            let mut lines: Vec<String> = sqlx::query_scalar(
+                "SELECT name || ' ' || type || ' notnull=' || \"notnull\" || ' default='
+                 || coalesce(dflt_value, '-') || ' pk=' || pk
+                 FROM pragma_table_info('oauth_account') ORDER BY cid",
+            )
+            .fetch_all(&self.0)
+            .await
+            .unwrap();
+            lines.extend(
+                sqlx::query_scalar::<_, String>(
+                    "SELECT type || ' ' || name || ': ' || coalesce(sql, '-') FROM sqlite_master
+                     WHERE tbl_name = 'oauth_account' ORDER BY type, name",
+                )
+                .fetch_all(&self.0)
+                .await
+                .unwrap(),
+            );
+            lines
+        }
+
+        async fn links(&self) -> Vec<(String, String, Uuid)> {
+            let rows: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT oauth_name, account_id, oauth_account_id FROM axum_users_oauth_link
+                 ORDER BY oauth_name, account_id, oauth_account_id",
+            )
+            .fetch_all(&self.0)
+            .await
+            .unwrap();
+            rows.into_iter()
+                .map(|(name, account, id)| (name, account, id.parse().unwrap()))
+                .collect()
+        }
+    }
+
+    #[tokio::test]
+    async fn adopts_fastapi_users_table_with_an_account_linked_twice() {
+        let store = SqliteStore::<()>::connect(&fresh_url()).await.unwrap();
+        let raw = Raw(store.pool().clone());
+        Legacy::adopt(&store, &raw, async || store.migrate().await.unwrap()).await;
+    }
+
+    /// A link whose row another writer deleted without the cascade (FastAPI Users does not
+    /// turn SQLite's foreign keys on) does not keep the account from being linked again.
+    #[tokio::test]
+    async fn a_dangling_link_does_not_block_the_account() {
+        let store = SqliteStore::<()>::connect(&fresh_url()).await.unwrap();
         store.migrate().await.unwrap();
-        legacy.check(&store).await;
-        // FastAPI Users' own INSERT (without our column) is held to the same rule.
-        let again = sqlx::query(
-            "INSERT INTO oauth_account (id, oauth_name, access_token, expires_at, refresh_token,
-             account_id, account_email, user_id) VALUES (?, 'google', 't', NULL, NULL,
-             'people/1', 'm@camelot.bt', ?)",
-        )
-        .bind(Uuid::new_v4().to_string())
-        .bind(legacy.mordred.to_string())
-        .execute(&pool)
-        .await;
-        assert!(again.is_err(), "a second link by FastAPI Users is refused");
+        let user = store
+            .create(User {
+                id: Uuid::new_v4(),
+                email: "bors@camelot.bt".to_owned(),
+                hashed_password: "x".to_owned(),
+                is_active: true,
+                is_superuser: false,
+                is_verified: false,
+                extra: (),
+            })
+            .await
+            .unwrap();
+        let account = OAuthAccount {
+            id: Uuid::new_v4(),
+            user_id: user.id,
+            oauth_name: "github".to_owned(),
+            access_token: "t".to_owned(),
+            expires_at: None,
+            refresh_token: None,
+            account_id: "11".to_owned(),
+            account_email: "bors@camelot.bt".to_owned(),
+        };
+        store.add_oauth_account(account.clone()).await.unwrap();
+        let mut conn = store.pool().acquire().await.unwrap();
+        sqlx::query("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM oauth_account WHERE id = ?")
+            .bind(account.id.to_string())
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        sqlx::query("PRAGMA foreign_keys = ON")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        drop(conn);
+        assert_eq!(store.get_oauth_account("github", "11").await.unwrap(), None);
+        let again = OAuthAccount {
+            id: Uuid::new_v4(),
+            ..account
+        };
+        store.add_oauth_account(again.clone()).await.unwrap();
+        assert_eq!(
+            store.get_oauth_account("github", "11").await.unwrap(),
+            Some(again)
+        );
     }
 }
 
@@ -313,55 +520,99 @@ mod postgres {
         None => return,
     }));
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn adopts_fastapi_users_table_with_an_account_linked_twice() {
-        let Some(store) = scratch::<()>().await else {
-            return;
-        };
-        let pool = store.store.pool().clone();
-        for ddl in [
-            r#"CREATE TABLE "user" (id UUID NOT NULL, email VARCHAR(320) NOT NULL,
-                hashed_password VARCHAR(1024) NOT NULL, is_active BOOLEAN NOT NULL,
-                is_superuser BOOLEAN NOT NULL, is_verified BOOLEAN NOT NULL, PRIMARY KEY (id))"#,
-            r#"CREATE UNIQUE INDEX ix_user_email ON "user" (email)"#,
-            r#"CREATE TABLE oauth_account (id UUID NOT NULL, oauth_name VARCHAR(100) NOT NULL,
-                access_token VARCHAR(1024) NOT NULL, expires_at INTEGER,
-                refresh_token VARCHAR(1024), account_id VARCHAR(320) NOT NULL,
-                account_email VARCHAR(320) NOT NULL, user_id UUID NOT NULL, PRIMARY KEY (id),
-                FOREIGN KEY(user_id) REFERENCES "user" (id) ON DELETE cascade)"#,
-            "CREATE INDEX ix_oauth_account_oauth_name ON oauth_account (oauth_name)",
-            "CREATE INDEX ix_oauth_account_account_id ON oauth_account (account_id)",
-        ] {
-            sqlx::query(ddl).execute(&pool).await.unwrap();
+    struct Raw(sqlx::PgPool);
+
+    #[async_trait]
+    impl super::Raw for Raw {
+        async fn create_fastapi_users_tables(&self) {
+            for ddl in [
+                r#"CREATE TABLE "user" (id UUID NOT NULL, email VARCHAR(320) NOT NULL,
+                    hashed_password VARCHAR(1024) NOT NULL, is_active BOOLEAN NOT NULL,
+                    is_superuser BOOLEAN NOT NULL, is_verified BOOLEAN NOT NULL,
+                    PRIMARY KEY (id))"#,
+                r#"CREATE UNIQUE INDEX ix_user_email ON "user" (email)"#,
+                r#"CREATE TABLE oauth_account (id UUID NOT NULL, oauth_name VARCHAR(100) NOT NULL,
+                    access_token VARCHAR(1024) NOT NULL, expires_at INTEGER,
+                    refresh_token VARCHAR(1024), account_id VARCHAR(320) NOT NULL,
+                    account_email VARCHAR(320) NOT NULL, user_id UUID NOT NULL,
+                    PRIMARY KEY (id),
+                    FOREIGN KEY(user_id) REFERENCES "user" (id) ON DELETE cascade)"#,
+                "CREATE INDEX ix_oauth_account_oauth_name ON oauth_account (oauth_name)",
+                "CREATE INDEX ix_oauth_account_account_id ON oauth_account (account_id)",
+            ] {
+                sqlx::query(ddl).execute(&self.0).await.unwrap();
+            }
         }
-        let legacy = Legacy::new();
-        for (id, email) in [
-            (legacy.arthur, "arthur@camelot.bt"),
-            (legacy.mordred, "mordred@camelot.bt"),
-        ] {
+
+        async fn insert_user(&self, id: Uuid, email: &str) {
             sqlx::query(r#"INSERT INTO "user" VALUES ($1, $2, 'x', true, false, false)"#)
                 .bind(id)
                 .bind(email)
-                .execute(&pool)
+                .execute(&self.0)
                 .await
                 .unwrap();
         }
-        for (id, user, name, account) in legacy.rows() {
+
+        async fn insert_row(&self, id: Uuid, user: Uuid, oauth_name: &str, account_id: &str) {
             sqlx::query(
                 "INSERT INTO oauth_account (id, oauth_name, access_token, expires_at,
                  refresh_token, account_id, account_email, user_id)
                  VALUES ($1, $2, 'gho_legacy', 1700000000, NULL, $3, 'a@camelot.bt', $4)",
             )
             .bind(id)
-            .bind(name)
-            .bind(account)
+            .bind(oauth_name)
+            .bind(account_id)
             .bind(user)
-            .execute(&pool)
+            .execute(&self.0)
             .await
             .unwrap();
         }
-        store.store.migrate().await.unwrap();
-        legacy.check(&store).await;
+
+        async fn oauth_account_schema(&self) -> Vec<String> {
+            let mut lines = Vec::new();
+            for query in [
+                "SELECT column_name || ' ' || data_type || ' '
+                 || coalesce(character_maximum_length::text, '-') || ' nullable=' || is_nullable
+                 || ' default=' || coalesce(column_default, '-')
+                 FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = 'oauth_account'
+                 ORDER BY ordinal_position",
+                "SELECT 'index ' || indexname || ': ' || indexdef FROM pg_indexes
+                 WHERE schemaname = current_schema() AND tablename = 'oauth_account'
+                 ORDER BY indexname",
+                "SELECT 'constraint ' || conname || ': ' || pg_get_constraintdef(oid)
+                 FROM pg_constraint WHERE conrelid = 'oauth_account'::regclass ORDER BY conname",
+                "SELECT 'trigger ' || tgname FROM pg_trigger
+                 WHERE tgrelid = 'oauth_account'::regclass AND NOT tgisinternal ORDER BY tgname",
+            ] {
+                lines.extend(
+                    sqlx::query_scalar::<_, String>(query)
+                        .fetch_all(&self.0)
+                        .await
+                        .unwrap(),
+                );
+            }
+            lines
+        }
+
+        async fn links(&self) -> Vec<(String, String, Uuid)> {
+            sqlx::query_as(
+                "SELECT oauth_name, account_id, oauth_account_id FROM axum_users_oauth_link
+                 ORDER BY oauth_name, account_id, oauth_account_id",
+            )
+            .fetch_all(&self.0)
+            .await
+            .unwrap()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn adopts_fastapi_users_table_with_an_account_linked_twice() {
+        let Some(store) = scratch::<()>().await else {
+            return;
+        };
+        let raw = Raw(store.store.pool().clone());
+        Legacy::adopt(&store, &raw, async || store.store.migrate().await.unwrap()).await;
     }
 }
 
@@ -420,57 +671,135 @@ mod mysql {
         None => return,
     }));
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn adopts_fastapi_users_table_with_an_account_linked_twice() {
-        let Some(store) = scratch::<()>().await else {
-            return;
-        };
-        let pool = store.store.pool().clone();
-        for ddl in [
-            "CREATE TABLE `user` (id CHAR(36) NOT NULL, email VARCHAR(320) NOT NULL,
-                hashed_password VARCHAR(1024) NOT NULL, is_active BOOL NOT NULL,
-                is_superuser BOOL NOT NULL, is_verified BOOL NOT NULL, PRIMARY KEY (id),
-                UNIQUE INDEX ix_user_email (email))",
-            "CREATE TABLE oauth_account (id CHAR(36) NOT NULL, oauth_name VARCHAR(100) NOT NULL,
-                access_token VARCHAR(1024) NOT NULL, expires_at INTEGER,
-                refresh_token VARCHAR(1024), account_id VARCHAR(320) NOT NULL,
-                account_email VARCHAR(320) NOT NULL, user_id CHAR(36) NOT NULL,
-                PRIMARY KEY (id), FOREIGN KEY(user_id) REFERENCES `user` (id) ON DELETE cascade,
-                INDEX ix_oauth_account_oauth_name (oauth_name),
-                INDEX ix_oauth_account_account_id (account_id))",
-        ] {
-            sqlx::query(ddl).execute(&pool).await.unwrap();
+    struct Raw(sqlx::MySqlPool);
+
+    #[async_trait]
+    impl super::Raw for Raw {
+        async fn create_fastapi_users_tables(&self) {
+            for ddl in [
+                "CREATE TABLE `user` (id CHAR(36) NOT NULL, email VARCHAR(320) NOT NULL,
+                    hashed_password VARCHAR(1024) NOT NULL, is_active BOOL NOT NULL,
+                    is_superuser BOOL NOT NULL, is_verified BOOL NOT NULL, PRIMARY KEY (id),
+                    UNIQUE INDEX ix_user_email (email))",
+                "CREATE TABLE oauth_account (id CHAR(36) NOT NULL,
+                    oauth_name VARCHAR(100) NOT NULL, access_token VARCHAR(1024) NOT NULL,
+                    expires_at INTEGER, refresh_token VARCHAR(1024),
+                    account_id VARCHAR(320) NOT NULL, account_email VARCHAR(320) NOT NULL,
+                    user_id CHAR(36) NOT NULL, PRIMARY KEY (id),
+                    FOREIGN KEY(user_id) REFERENCES `user` (id) ON DELETE cascade,
+                    INDEX ix_oauth_account_oauth_name (oauth_name),
+                    INDEX ix_oauth_account_account_id (account_id))",
+            ] {
+                sqlx::query(ddl).execute(&self.0).await.unwrap();
+            }
         }
-        let legacy = Legacy::new();
-        for (id, email) in [
-            (legacy.arthur, "arthur@camelot.bt"),
-            (legacy.mordred, "mordred@camelot.bt"),
-        ] {
+
+        async fn insert_user(&self, id: Uuid, email: &str) {
             sqlx::query("INSERT INTO `user` VALUES (?, ?, 'x', 1, 0, 0)")
                 .bind(id.to_string())
                 .bind(email)
-                .execute(&pool)
+                .execute(&self.0)
                 .await
                 .unwrap();
         }
-        for (id, user, name, account) in legacy.rows() {
+
+        async fn insert_row(&self, id: Uuid, user: Uuid, oauth_name: &str, account_id: &str) {
             sqlx::query(
                 "INSERT INTO oauth_account (id, oauth_name, access_token, expires_at,
                  refresh_token, account_id, account_email, user_id)
                  VALUES (?, ?, 'gho_legacy', 1700000000, NULL, ?, 'a@camelot.bt', ?)",
             )
             .bind(id.to_string())
-            .bind(name)
-            .bind(account)
+            .bind(oauth_name)
+            .bind(account_id)
             .bind(user.to_string())
-            .execute(&pool)
+            .execute(&self.0)
             .await
             .unwrap();
         }
-        store.store.migrate().await.unwrap();
-        legacy.check(&store).await;
+
+        async fn oauth_account_schema(&self) -> Vec<String> {
+            // The whole definition: columns, indexes, keys, engine, charset.
+            let (_, create): (String, String) = sqlx::query_as("SHOW CREATE TABLE oauth_account")
+                .fetch_one(&self.0)
+                .await
+                .unwrap();
+            let mut lines: Vec<String> = create.lines().map(str::to_owned).collect();
+            lines.extend(
+                sqlx::query_scalar::<_, String>(
+                    "SELECT CONCAT('trigger ', TRIGGER_NAME) FROM information_schema.TRIGGERS
+                     WHERE EVENT_OBJECT_SCHEMA = DATABASE()
+                     AND EVENT_OBJECT_TABLE = 'oauth_account' ORDER BY TRIGGER_NAME",
+                )
+                .fetch_all(&self.0)
+                .await
+                .unwrap(),
+            );
+            lines
+        }
+
+        async fn links(&self) -> Vec<(String, String, Uuid)> {
+            let rows: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT oauth_name, account_id, oauth_account_id FROM axum_users_oauth_link",
+            )
+            .fetch_all(&self.0)
+            .await
+            .unwrap();
+            let mut links: Vec<_> = rows
+                .into_iter()
+                .map(|(name, account, id)| (name, account, id.parse().unwrap()))
+                .collect();
+            links.sort();
+            links
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn adopts_fastapi_users_table_with_an_account_linked_twice() {
+        let Some(store) = scratch::<()>().await else {
+            return;
+        };
+        let raw = Raw(store.store.pool().clone());
+        Legacy::adopt(&store, &raw, async || store.store.migrate().await.unwrap()).await;
         // Lookups compare bytes: under this case-insensitive collation, `GitHub`/`7` is not
         // `github`/`7`.
         assert_eq!(store.get_oauth_account("GitHub", "7").await.unwrap(), None);
+        // The link's key compares bytes too: provider ids that differ only in case are two
+        // accounts, each linked once.
+        let mordred = store
+            .get_by_email("mordred@camelot.bt")
+            .await
+            .unwrap()
+            .unwrap();
+        let account = |account_id: &str| OAuthAccount {
+            id: Uuid::new_v4(),
+            user_id: mordred.id,
+            oauth_name: "gitlab".to_owned(),
+            access_token: "t".to_owned(),
+            expires_at: None,
+            refresh_token: None,
+            account_id: account_id.to_owned(),
+            account_email: "mordred@camelot.bt".to_owned(),
+        };
+        let upper = account("AbC");
+        let lower = account("abc");
+        store.add_oauth_account(upper.clone()).await.unwrap();
+        store.add_oauth_account(lower.clone()).await.unwrap();
+        assert!(matches!(
+            store.add_oauth_account(account("abc")).await,
+            Err(StoreError::Conflict)
+        ));
+        assert_eq!(
+            store.get_oauth_account("gitlab", "AbC").await.unwrap(),
+            Some(upper)
+        );
+        assert_eq!(
+            store.get_oauth_account("gitlab", "abc").await.unwrap(),
+            Some(lower)
+        );
+        assert_eq!(
+            store.get_oauth_account("gitlab", "ABC").await.unwrap(),
+            None
+        );
     }
 }

@@ -1,6 +1,6 @@
 -- The `oauth_account` table exactly as fastapi-users-db-sqlalchemy 7 creates it on PostgreSQL
--- (SQLAlchemyBaseOAuthAccountTableUUID), so an existing FastAPI Users database is served as it
--- is (IF NOT EXISTS leaves it untouched).
+-- (SQLAlchemyBaseOAuthAccountTableUUID), with its own two indexes and nothing else, so an
+-- existing FastAPI Users database is served as it is (IF NOT EXISTS leaves it untouched).
 CREATE TABLE IF NOT EXISTS oauth_account (
     id UUID NOT NULL,
     oauth_name VARCHAR(100) NOT NULL,
@@ -15,21 +15,27 @@ CREATE TABLE IF NOT EXISTS oauth_account (
 CREATE INDEX IF NOT EXISTS ix_oauth_account_oauth_name ON oauth_account (oauth_name);
 CREATE INDEX IF NOT EXISTS ix_oauth_account_account_id ON oauth_account (account_id);
 
--- Ours: a provider account is linked to one user at most (FastAPI Users does not check, so an
--- existing database may hold duplicates). Rows of a pair (oauth_name, account_id) beyond the
--- first (smallest id) are marked with their own id in `axum_users_legacy_duplicate`; every
--- other row, FastAPI Users' future ones included (the column defaults to ''), is unique on
--- the pair. Lookups prefer the unmarked row.
-ALTER TABLE oauth_account
-    ADD COLUMN IF NOT EXISTS axum_users_legacy_duplicate VARCHAR(36) NOT NULL DEFAULT '';
-UPDATE oauth_account SET axum_users_legacy_duplicate = id::text
-    WHERE id::text NOT IN (
-        SELECT MIN(id::text) FROM oauth_account GROUP BY oauth_name, account_id
-    );
-CREATE UNIQUE INDEX IF NOT EXISTS axum_users_oauth_account_unique
-    ON oauth_account (oauth_name, account_id, axum_users_legacy_duplicate);
--- Ours: a user's accounts (listing, the cascade) without reading the whole table.
-CREATE INDEX IF NOT EXISTS axum_users_oauth_account_user_id ON oauth_account (user_id);
+-- Ours, in a table of its own (FastAPI Users' table keeps its exact schema): a provider account
+-- is linked to one user at most. Every row axum-users inserts into or updates in
+-- `oauth_account` gets its link here, in the same transaction; the primary key refuses a
+-- second link of one (oauth_name, account_id), so the database holds that rule for every row
+-- we write. Rows FastAPI Users writes have no link until axum-users updates them (a login
+-- through that account); an account it linked to several users keeps all its rows. Lookups
+-- prefer the linked row, then the row with the smallest id. Deleting an `oauth_account` row
+-- (or its user) deletes its link.
+CREATE TABLE IF NOT EXISTS axum_users_oauth_link (
+    oauth_name VARCHAR(100) NOT NULL,
+    account_id VARCHAR(320) NOT NULL,
+    oauth_account_id UUID NOT NULL REFERENCES oauth_account (id) ON DELETE CASCADE,
+    PRIMARY KEY (oauth_name, account_id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS axum_users_oauth_link_oauth_account_id
+    ON axum_users_oauth_link (oauth_account_id);
+-- The rows already there: each (oauth_name, account_id) links its row with the smallest id
+-- (ids are random, so no row is the oldest; this one is deterministic).
+INSERT INTO axum_users_oauth_link (oauth_name, account_id, oauth_account_id)
+    SELECT DISTINCT ON (oauth_name, account_id) oauth_name, account_id, id
+    FROM oauth_account ORDER BY oauth_name, account_id, id;
 
 -- Ours: spent OAuth states (each is good once), until they expire (seconds since the epoch).
 CREATE TABLE IF NOT EXISTS axum_users_oauth_state (
