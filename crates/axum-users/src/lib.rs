@@ -3,37 +3,69 @@
 //! FastAPI Users for axum: registration, login, logout, the users API and the extractors
 //! that guard your own handlers, wire-compatible with FastAPI Users 15.
 //!
+//! ## Quick start
+//!
+//! FastAPI Users' quickstart, ported (the full program is `examples/quickstart`): a SQLite
+//! database, one bearer JWT backend, the routers, and a route of your own guarded by the
+//! [`CurrentUser`] extractor.
+//!
 //! ```
 //! use std::sync::Arc;
-//! use axum::{Router, routing::get};
-//! use axum_users::*;
-//! use axum_users_core::*;
 //!
-//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! let store = axum_users_sqlx_stand_in::store();
-//! let hasher = HashPool::new(Arc::new(Argon2Hasher::default()), HashPoolConfig::default());
-//! let manager = UserManager::<()>::new(store, hasher, Arc::new(NoHooks));
-//! let codec = JwtCodec::hs256(b"change me: at least thirty-two bytes long").unwrap();
-//! let jwt = AuthBackend::bearer_jwt("jwt", JwtStrategy::new(codec, 3600));
-//! let users = UsersState::new(manager, vec![jwt.clone()]);
+//! use axum::{Json, Router, routing::get};
+//! use axum_users::core::{Argon2Hasher, HashPool, HashPoolConfig, JwtCodec, JwtStrategy, NoHooks, UserManager};
+//! use axum_users::{
+//!     AuthBackend, AuthRouterOptions, CurrentUser, UsersRouterOptions, UsersState, auth_router,
+//!     register_router, reset_password_router, users_router, verify_router,
+//! };
+//! use axum_users_sqlx::SqliteStore;
+//! use serde_json::{Value, json};
 //!
-//! async fn protected(CurrentUser(user): CurrentUser) -> String {
-//!     format!("Hello, {}", user.email)
+//! async fn authenticated_route(CurrentUser(user): CurrentUser) -> Json<Value> {
+//!     Json(json!({ "message": format!("Hello {}!", user.email) }))
 //! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let database_url = format!("sqlite://{}", dir.path().join("users.db").display());
+//! # let secret = "a secret of at least thirty-two bytes, from your settings";
+//! // FastAPI Users' `user` table, created if missing.
+//! let store = SqliteStore::<()>::connect(&database_url).await?;
+//! store.migrate().await?;
+//! // argon2id with FastAPI Users' parameters, on a bounded pool of threads.
+//! let hasher = HashPool::new(Arc::new(Argon2Hasher::default()), HashPoolConfig::default());
+//! let manager = UserManager::new(Arc::new(store), hasher, Arc::new(NoHooks));
+//! // The authentication backend: bearer transport × JWT strategy.
+//! let jwt = AuthBackend::bearer_jwt(
+//!     "jwt",
+//!     JwtStrategy::new(JwtCodec::hs256(secret.as_bytes())?, 3600),
+//! );
+//! let users = UsersState::new(manager, vec![jwt.clone()]);
 //!
 //! let app: Router = Router::new()
 //!     .nest("/auth/jwt", auth_router(jwt, AuthRouterOptions::default()))
-//!     .nest("/auth", register_router::<(), _>())
+//!     .nest(
+//!         "/auth",
+//!         register_router::<(), _>()
+//!             .merge(reset_password_router::<(), _>())
+//!             .merge(verify_router::<(), _>()),
+//!     )
 //!     .nest("/users", users_router::<(), _>(UsersRouterOptions::default()))
-//!     .route("/protected", get(protected))
+//!     .route("/authenticated-route", get(authenticated_route))
 //!     .with_state(users);
-//! # });
-//! # mod axum_users_sqlx_stand_in {
-//! #     pub fn store() -> std::sync::Arc<dyn axum_users_core::UserStore> {
-//! #         std::sync::Arc::new(axum_users_core::MemoryStore::new())
-//! #     }
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! # let serve = async move {
+//! axum::serve(listener, app).await?;
+//! # Ok::<_, std::io::Error>(()) };
+//! # drop(serve);
+//! # Ok(())
 //! # }
+//! # tokio::runtime::Runtime::new().unwrap().block_on(run()).unwrap();
 //! ```
+//!
+//! Then `POST /auth/register`, `POST /auth/jwt/login`, `GET /users/me`, and your
+//! `GET /authenticated-route`, exactly as with FastAPI Users.
 //!
 //! | piece | FastAPI Users | here |
 //! |---|---|---|
