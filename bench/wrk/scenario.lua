@@ -51,16 +51,35 @@ else
   error("unknown WRK_SCENARIO " .. scenario)
 end
 
+-- WRK_COUNT_STATUS=1: count 503 and 429 answers apart (a response() callback costs a little
+-- per request, so only the flood run asks for it).
+if os.getenv("WRK_COUNT_STATUS") then
+  unavailable, limited = 0, 0
+  response = function(status, headers, body)
+    if status == 503 then
+      unavailable = unavailable + 1
+    elseif status == 429 then
+      limited = limited + 1
+    end
+  end
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
   local seconds = summary.duration / 1e6
+  local s503, s429 = 0, 0
+  for _, thread in ipairs(threads) do
+    s503 = s503 + (thread:get("unavailable") or 0)
+    s429 = s429 + (thread:get("limited") or 0)
+  end
   local line = string.format(
     '{"requests":%d,"seconds":%.3f,"rps":%.2f,"p50_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f,' ..
-    '"errors":%d,"connect":%d,"read":%d,"write":%d,"timeout":%d,"status":%d}',
+    '"errors":%d,"connect":%d,"read":%d,"write":%d,"timeout":%d,"status":%d,' ..
+    '"status_503":%d,"status_429":%d}',
     summary.requests, seconds, summary.requests / seconds,
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
     e.connect + e.read + e.write + e.timeout + e.status,
-    e.connect, e.read, e.write, e.timeout, e.status)
+    e.connect, e.read, e.write, e.timeout, e.status, s503, s429)
   local out = os.getenv("WRK_OUT")
   if out then
     local f = assert(io.open(out, "a"))
