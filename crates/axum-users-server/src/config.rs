@@ -217,6 +217,14 @@ pub struct LimitSettings {
     /// `AXUM_USERS_RATE_LIMIT_PER_IP`: requests per client IP per limited route, e.g.
     /// `600/1m` (the default) or `off`.
     pub per_ip: String,
+    /// `[limits.per_route]` / `AXUM_USERS_RATE_LIMIT_<ROUTE>`: a route's own per-IP limit over
+    /// `per_ip` (routes: `login`, `register`, `forgot_password`, `request_verify_token`,
+    /// `verify`, `reset_password`, `refresh`), e.g. `login = "100/1m"` or `"off"`.
+    pub per_route: std::collections::BTreeMap<String, String>,
+    /// `AXUM_USERS_SEND_LIMIT_PER_ACCOUNT`: emails sent per account by forgot-password and by
+    /// request-verify-token (each its own budget); beyond it they still answer 202 but send
+    /// nothing (default `5/15m`, or `off`).
+    pub sends_per_account: String,
     /// `AXUM_USERS_LOCKOUT`: lock an account after repeated failed logins (default true).
     pub lockout: bool,
     /// `AXUM_USERS_LOCKOUT_MAX_FAILURES` within the window (default 10).
@@ -237,6 +245,8 @@ impl Default for LimitSettings {
         Self {
             enabled: true,
             per_ip: "600/1m".to_owned(),
+            per_route: std::collections::BTreeMap::new(),
+            sends_per_account: "5/15m".to_owned(),
             lockout: true,
             lockout_max_failures: 10,
             lockout_window_seconds: 900,
@@ -701,6 +711,20 @@ impl Config {
         }
         if let Some(v) = get("AXUM_USERS_RATE_LIMIT_PER_IP") {
             self.limits.per_ip = v.trim().to_owned();
+        }
+        for route in axum_users::limits::LimitedRoute::ALL {
+            let name = format!(
+                "AXUM_USERS_RATE_LIMIT_{}",
+                route.as_str().to_ascii_uppercase()
+            );
+            if let Some(v) = get(&name) {
+                self.limits
+                    .per_route
+                    .insert(route.as_str().to_owned(), v.trim().to_owned());
+            }
+        }
+        if let Some(v) = get("AXUM_USERS_SEND_LIMIT_PER_ACCOUNT") {
+            self.limits.sends_per_account = v.trim().to_owned();
         }
         if let Some(v) = get("AXUM_USERS_LOCKOUT") {
             self.limits.lockout = parse_bool("AXUM_USERS_LOCKOUT", &v)?;

@@ -8,6 +8,32 @@ use axum_users::limits::{
 
 use crate::config::{Config, ConfigError};
 
+/// `600/1m`-style text, or `off`.
+fn limit(setting: &'static str, text: &str) -> Result<Option<Limit>, ConfigError> {
+    match text.trim() {
+        "off" | "" => Ok(None),
+        text => text
+            .parse::<Limit>()
+            .map(Some)
+            .map_err(|e| ConfigError::new(setting, format!("{text:?}: {e} (e.g. 600/1m or off)"))),
+    }
+}
+
+/// The environment name of a route's own per-IP limit.
+fn route_setting(route: LimitedRoute) -> &'static str {
+    match route {
+        LimitedRoute::Login => "AXUM_USERS_RATE_LIMIT_LOGIN",
+        LimitedRoute::Register => "AXUM_USERS_RATE_LIMIT_REGISTER",
+        LimitedRoute::ForgotPassword => "AXUM_USERS_RATE_LIMIT_FORGOT_PASSWORD",
+        LimitedRoute::RequestVerifyToken => "AXUM_USERS_RATE_LIMIT_REQUEST_VERIFY_TOKEN",
+        LimitedRoute::Verify => "AXUM_USERS_RATE_LIMIT_VERIFY",
+        LimitedRoute::ResetPassword => "AXUM_USERS_RATE_LIMIT_RESET_PASSWORD",
+        LimitedRoute::Refresh => "AXUM_USERS_RATE_LIMIT_REFRESH",
+        // Non-exhaustive upstream: a route added later is named by the TOML table.
+        _ => "[limits.per_route]",
+    }
+}
+
 /// The limits the settings describe, or `None` when they are off.
 ///
 /// # Errors
@@ -17,15 +43,8 @@ pub fn rate_limits(config: &Config) -> Result<Option<RateLimits>, ConfigError> {
     if !l.enabled {
         return Ok(None);
     }
-    let per_ip = match l.per_ip.as_str() {
-        "off" | "" => None,
-        text => Some(text.parse::<Limit>().map_err(|e| {
-            ConfigError::new(
-                "AXUM_USERS_RATE_LIMIT_PER_IP",
-                format!("{text:?}: {e} (e.g. 600/1m or off)"),
-            )
-        })?),
-    };
+    let per_ip = limit("AXUM_USERS_RATE_LIMIT_PER_IP", &l.per_ip)?;
+    let sends = limit("AXUM_USERS_SEND_LIMIT_PER_ACCOUNT", &l.sends_per_account)?;
     let lockout = l.lockout.then(|| LockoutPolicy {
         max_failures: l.lockout_max_failures,
         window: Duration::from_secs(l.lockout_window_seconds),
@@ -46,8 +65,21 @@ pub fn rate_limits(config: &Config) -> Result<Option<RateLimits>, ConfigError> {
         .with_ip_limits(per_ip)
         .with_lockout(lockout)
         .with_trusted_proxies(proxies);
-    // The contract has no per-IP limit on refresh beyond the common one; keep it explicit.
-    limits = limits.with_ip_limit(LimitedRoute::Refresh, per_ip);
+    for route in LimitedRoute::SENDING {
+        limits = limits.with_send_limit(route, sends);
+    }
+    for (name, text) in &l.per_route {
+        let route: LimitedRoute = name.parse().map_err(|_| {
+            ConfigError::new(
+                "[limits.per_route]",
+                format!(
+                    "{name:?} is not a limited route (login, register, forgot_password, \
+                     request_verify_token, verify, reset_password, refresh)"
+                ),
+            )
+        })?;
+        limits = limits.with_ip_limit(route, limit(route_setting(route), text)?);
+    }
     match l.store.as_str() {
         "memory" => {}
         "redis" => {
@@ -104,6 +136,15 @@ mod tests {
         c.limits.enabled = false;
         assert!(rate_limits(&c).unwrap().is_none());
         let mut c = Config::default();
+        c.limits.per_route.insert("logn".into(), "1/1m".into());
+        assert_eq!(rate_limits(&c).unwrap_err().setting, "[limits.per_route]");
+        let mut c = Config::default();
+        c.limits.sends_per_account = "often".into();
+        assert_eq!(
+            rate_limits(&c).unwrap_err().setting,
+            "AXUM_USERS_SEND_LIMIT_PER_ACCOUNT"
+        );
+        let mut c = Config::default();
         c.limits.per_ip = "off".into();
         assert!(
             rate_limits(&c)
@@ -112,5 +153,31 @@ mod tests {
                 .ip_limit(LimitedRoute::Login)
                 .is_none()
         );
+    }
+
+    #[test]
+    fn each_route_and_the_send_budget_take_their_own_limit_from_toml_or_env() {
+        let mut c: Config = toml::from_str(
+            "[limits]\nsends_per_account = \"2/1h\"\n[limits.per_route]\nlogin = \"100/1m\"\nrefresh = \"off\"\n",
+        )
+        .unwrap();
+        c.overlay_env(|k| (k == "AXUM_USERS_RATE_LIMIT_REGISTER").then(|| "20/1h".to_owned()))
+            .unwrap();
+        let limits = rate_limits(&c).unwrap().unwrap();
+        let login = limits.ip_limit(LimitedRoute::Login).unwrap();
+        assert_eq!((login.requests, login.per), (100, Duration::from_secs(60)));
+        let register = limits.ip_limit(LimitedRoute::Register).unwrap();
+        assert_eq!(
+            (register.requests, register.per),
+            (20, Duration::from_secs(3600))
+        );
+        assert!(limits.ip_limit(LimitedRoute::Refresh).is_none());
+        // Untouched routes keep the common limit.
+        let verify = limits.ip_limit(LimitedRoute::Verify).unwrap();
+        assert_eq!(verify.requests, 600);
+        for route in LimitedRoute::SENDING {
+            let send = limits.send_limit(route).unwrap();
+            assert_eq!((send.requests, send.per), (2, Duration::from_secs(3600)));
+        }
     }
 }
