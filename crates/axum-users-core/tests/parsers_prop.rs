@@ -1,8 +1,8 @@
 //! Property tests of the parsers that read untrusted input: tokens, stored hashes, emails.
 //! Whatever the input, they answer (an error is fine) and never panic.
 //!
-//! `cargo fuzz` needs a nightly toolchain, which this project's machines do not have; these
-//! proptest runs are the bounded, deterministic stand-in (see docs/architecture.md).
+//! The same parsers are fuzzed by `cargo fuzz` (`fuzz/`, `scripts/fuzz.sh`); these proptest
+//! runs are the deterministic share that every `cargo test` runs (see docs/architecture.md).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use axum_users_core::{

@@ -1,6 +1,7 @@
 //! Property tests of the body and header readers through the real routers: whatever bytes a
 //! client sends, the answer is a documented 4xx (or the route's success), never a 5xx, and a
-//! rejected body writes nothing. `cargo fuzz` needs nightly; these bounded runs stand in.
+//! rejected body writes nothing. `fuzz/fuzz_targets/http_request.rs` fuzzes the same readers;
+//! these bounded runs are the deterministic share every `cargo test` runs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
