@@ -713,11 +713,7 @@ impl Config {
             self.limits.per_ip = v.trim().to_owned();
         }
         for route in axum_users::limits::LimitedRoute::ALL {
-            let name = format!(
-                "AXUM_USERS_RATE_LIMIT_{}",
-                route.as_str().to_ascii_uppercase()
-            );
-            if let Some(v) = get(&name) {
+            if let Some(v) = get(crate::limits::route_setting(route)) {
                 self.limits
                     .per_route
                     .insert(route.as_str().to_owned(), v.trim().to_owned());

@@ -20,7 +20,7 @@ fn limit(setting: &'static str, text: &str) -> Result<Option<Limit>, ConfigError
 }
 
 /// The environment name of a route's own per-IP limit.
-fn route_setting(route: LimitedRoute) -> &'static str {
+pub(crate) fn route_setting(route: LimitedRoute) -> &'static str {
     match route {
         LimitedRoute::Login => "AXUM_USERS_RATE_LIMIT_LOGIN",
         LimitedRoute::Register => "AXUM_USERS_RATE_LIMIT_REGISTER",
